@@ -1,0 +1,1 @@
+"""forgetnet_core: tasks, models, training, evaluation and run files for ForgetNet."""

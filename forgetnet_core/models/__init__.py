@@ -1,0 +1,1 @@
+"""ForgetNet memory models and Transformer baselines, built through one registry."""

@@ -1,0 +1,1 @@
+"""forgetnet_tui: the Textual lab around forgetnet_core."""
