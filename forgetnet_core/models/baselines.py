@@ -1,0 +1,86 @@
+"""Transformer baselines without memory: tiny_transformer (causal) and local_transformer (window t-w..t)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from forgetnet_core.models.registry import ModelConfig, ModelOutput, check_input
+
+
+class TinyTransformer(nn.Module):
+    """TokEmb + PosEmb, n_layers post-norm encoder layers with a causal mask, answer and token heads.
+
+    Layers are ``nn.TransformerEncoderLayer(d_model, n_heads, d_ff, dropout,
+    activation="gelu", batch_first=True, norm_first=False)``. The answer head is
+    ``Linear(d_model, vocab_size)`` with bias; the next-token head is TIED to the
+    token embedding (``token_logits = h @ TokEmb.weight.T``, no bias), which is
+    what gives the original's 149,248 parameters at defaults (40,960 embeddings
+    + 2 x 49,984 layers + 8,320 answer head). No final LayerNorm (post-norm
+    layers end with one). Call ``model.eval()`` to turn dropout off.
+
+    There is no memory: ``stats`` is ``{}``, and ``forward(..., trace=True)``
+    is accepted but returns ``trace=None`` so callers can treat all models alike.
+    """
+
+    name = "tiny_transformer"
+    has_memory = False
+
+    def __init__(self, config: Optional[ModelConfig] = None) -> None:
+        super().__init__()
+        cfg = config if config is not None else ModelConfig()
+        self.config = cfg
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.d_model)  # TokEmb, also the next-token head
+        self.pos_emb = nn.Embedding(cfg.max_seq_len, cfg.d_model)  # PosEmb
+        self.layers = nn.ModuleList(
+            nn.TransformerEncoderLayer(
+                cfg.d_model,
+                cfg.n_heads,
+                dim_feedforward=cfg.d_ff,
+                dropout=cfg.dropout,
+                activation="gelu",
+                batch_first=True,
+                norm_first=False,
+            )
+            for _ in range(cfg.n_layers)
+        )
+        self.answer_head = nn.Linear(cfg.d_model, cfg.vocab_size)  # W_ans
+
+    def attention_mask(self, seq_len: int, device: torch.device) -> Tensor:
+        """(T, T) bool, True where query i may NOT attend key j: here every j > i."""
+        i = torch.arange(seq_len, device=device)
+        return i[None, :] > i[:, None]
+
+    def forward(self, input_ids: Tensor, position_offset: int = 0, trace: bool = False) -> ModelOutput:
+        """Answer and next-token logits (B, T, V) for ``input_ids`` (B, T); ``trace`` is ignored (None)."""
+        check_input(input_ids, position_offset, self.config)
+        T = input_ids.shape[1]
+        positions = torch.arange(position_offset, position_offset + T, device=input_ids.device)  # (T,)
+        x = self.tok_emb(input_ids) + self.pos_emb(positions)[None]  # (B, T, d)
+        mask = self.attention_mask(T, input_ids.device)  # (T, T)
+        for layer in self.layers:
+            x = layer(x, src_mask=mask)  # (B, T, d)
+        answer_logits = self.answer_head(x)  # (B, T, V)
+        token_logits = F.linear(x, self.tok_emb.weight)  # (B, T, V), tied head
+        return ModelOutput(answer_logits=answer_logits, token_logits=token_logits, stats={}, trace=None)
+
+
+class LocalTransformer(TinyTransformer):
+    """TinyTransformer whose every layer lets position t attend only t-w..t (w = config.window).
+
+    With n_layers layers the receptive field is t - n_layers * w .. t.
+    """
+
+    name = "local_transformer"
+
+    def attention_mask(self, seq_len: int, device: torch.device) -> Tensor:
+        """(T, T) bool, True where key j is in the future or more than w tokens back."""
+        i = torch.arange(seq_len, device=device)
+        distance = i[:, None] - i[None, :]  # (T, T) query minus key
+        return (distance < 0) | (distance > self.config.window)
+
+
+__all__ = ["LocalTransformer", "TinyTransformer"]

@@ -1,0 +1,121 @@
+"""Model registry: the seven model names, ModelConfig, ModelOutput, build_model and parameter_count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Optional
+
+import torch
+from torch import nn
+
+from forgetnet_core.trace import Trace
+
+# SPEC section 3 order: ForgetNet, its four ablations, then the two Transformer baselines.
+MODEL_NAMES = (
+    "forgetnet",
+    "no_forget",
+    "no_surprise",
+    "random_write",
+    "fifo_memory",
+    "tiny_transformer",
+    "local_transformer",
+)
+MEMORY_MODELS = MODEL_NAMES[:5]  # the ForgetNet family: have a memory bank and support trace=True
+TRANSFORMER_MODELS = MODEL_NAMES[5:]  # baselines: no memory, empty stats, no trace
+
+# Keys of ModelOutput.stats for memory models (0-d tensors, detached); transformers return {}.
+MEMORY_STATS = ("write_strength", "write_frequency", "erase_strength", "surprise", "memory_norm")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes shared by every model; defaults reproduce the original's 104,512 / 149,248 parameters."""
+
+    vocab_size: int = 128  # token ids 0..127 (SPEC section 1); also the size of the answer head
+    d_model: int = 64  # width d of embeddings, attention, memory slots and heads
+    memory_slots: int = 16  # S, rows of the memory bank M (memory models only); fixed, so state is O(S d)
+    window: int = 8  # w, local attention sees t-w..t (forgetnet family, local_transformer)
+    max_seq_len: int = 512  # rows of the learned position embedding; T + position_offset must fit
+    n_layers: int = 2  # encoder layers of the Transformer baselines
+    n_heads: int = 4  # attention heads of the Transformer baselines (ForgetNet's local attention has 1)
+    d_ff: int = 256  # feed-forward width of the Transformer baselines
+    dropout: float = 0.1  # Transformer baselines only; the ForgetNet family has no dropout
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "d_model", "memory_slots", "max_seq_len", "n_layers", "n_heads", "d_ff"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.window, int) or isinstance(self.window, bool) or self.window < 0:
+            raise ValueError(f"window must be a non-negative integer, got {self.window!r}")
+        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+
+
+@dataclass
+class ModelOutput:
+    """What every model's forward returns."""
+
+    answer_logits: torch.Tensor  # (B, T, V) answer head at every position; the benchmark reads [:, -1]
+    token_logits: torch.Tensor  # (B, T, V) next-token prediction at every position (trained by the aux loss)
+    stats: dict[str, torch.Tensor] = field(default_factory=dict)  # MEMORY_STATS -> 0-d tensor; {} for transformers
+    trace: Optional[Trace] = None  # per-token internals, only for memory models called with trace=True
+
+
+def check_input(input_ids: torch.Tensor, position_offset: int, config: ModelConfig) -> None:
+    """Raise ValueError unless input_ids is a non-empty (B, T) integer tensor whose positions fit."""
+    if not isinstance(input_ids, torch.Tensor) or input_ids.dim() != 2:
+        shape = tuple(input_ids.shape) if isinstance(input_ids, torch.Tensor) else type(input_ids).__name__
+        raise ValueError(f"input_ids must be a (batch, seq_len) tensor, got {shape}")
+    if input_ids.dtype.is_floating_point or input_ids.dtype == torch.bool:
+        raise ValueError(f"input_ids must hold integer token ids, got {input_ids.dtype}")
+    if input_ids.shape[0] < 1 or input_ids.shape[1] < 1:
+        raise ValueError(f"input_ids must be non-empty, got shape {tuple(input_ids.shape)}")
+    if not isinstance(position_offset, int) or isinstance(position_offset, bool) or position_offset < 0:
+        raise ValueError(f"position_offset must be a non-negative int, got {position_offset!r}")
+    seq_len = int(input_ids.shape[1])
+    if seq_len + position_offset > config.max_seq_len:
+        raise ValueError(
+            f"seq_len {seq_len} + position_offset {position_offset} exceeds max_seq_len {config.max_seq_len}"
+        )
+
+
+def _model_classes() -> dict[str, type[nn.Module]]:
+    # Imported here, not at module top: the model modules import ModelConfig from this one.
+    from forgetnet_core.models.baselines import LocalTransformer, TinyTransformer
+    from forgetnet_core.models.forgetnet import FifoMemory, ForgetNet, NoForget, NoSurprise, RandomWrite
+
+    classes = (ForgetNet, NoForget, NoSurprise, RandomWrite, FifoMemory, TinyTransformer, LocalTransformer)
+    return {cls.name: cls for cls in classes}
+
+
+def build_model(name: str, **overrides) -> nn.Module:
+    """Build model ``name`` with ``ModelConfig(**overrides)``; seed torch first for reproducible weights."""
+    if name not in MODEL_NAMES:
+        raise ValueError(f"unknown model {name!r} (choose from {', '.join(MODEL_NAMES)})")
+    known = {f.name for f in fields(ModelConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown model option(s) {', '.join(unknown)} (choose from {', '.join(sorted(known))})")
+    config = replace(ModelConfig(), **overrides)
+    return _model_classes()[name](config)
+
+
+def parameter_count(model: nn.Module) -> int:
+    """Number of parameters (tied weights once, unused ablation weights included)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+__all__ = [
+    "MEMORY_MODELS",
+    "MEMORY_STATS",
+    "MODEL_NAMES",
+    "TRANSFORMER_MODELS",
+    "ModelConfig",
+    "ModelOutput",
+    "build_model",
+    "check_input",
+    "parameter_count",
+]
