@@ -1,0 +1,566 @@
+"""Vocabulary, memory task generators (v1 faithful, v2 default) and held-out seed streams."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+# ---------------------------------------------------------------------------
+# Vocabulary (SPEC section 1). A record is `key value SEP`.
+# ---------------------------------------------------------------------------
+PAD = 0  # reserved, never emitted
+SEP = 1  # ends a record
+QUERY = 2  # followed by the queried key
+NOISE = 3  # filler
+KEY_START = 10
+NUM_KEYS = 24  # keys are 10..33
+VALUE_START = 64
+NUM_VALUES = 48  # values are 64..111
+VOCAB_SIZE = 128
+MIN_SEQ_LEN = 14
+
+TASKS = (
+    "associative_lookup",
+    "changing_facts",
+    "needle_recall",
+    "multi_hop",
+    "length_extrapolation",
+)
+SUITES = ("v1", "v2")
+DEFAULT_SUITE = "v2"
+STREAMS = ("train", "eval")
+
+# v2 changing_facts: the newest value of the queried key sits at least this many
+# tokens before the QUERY token (2 * window_size for the default window of 8),
+# so no local-attention window at the answer position can see it.
+MIN_RECENCY = 16
+# v2 changing_facts: the queried key gets 1..MAX_OVERWRITES overwrites.
+MAX_OVERWRITES = 3
+# v2 changing_facts: 1..MAX_DECOY_FACTS other keys are overwritten like q.
+MAX_DECOY_FACTS = 2
+# v2 multi_hop: 1..MAX_DECOY_CHAINS decoy chains `a b SEP b v SEP` per example.
+MAX_DECOY_CHAINS = 3
+# length_extrapolation evaluates at this multiple of the training length.
+EXTRAPOLATION_FACTOR = 3
+
+# Keys of ExampleMeta.positions; every example carries all of them (empty when
+# they do not apply to its task).
+POSITION_KEYS = ("facts", "stale", "latest", "overwrites", "hops", "query")
+
+_V1_EVAL_SEED = 123  # the original evaluated batches 123, 124, ...
+_V2_SEED_STRIDE = 1_000_003  # prime; spreads run seeds apart within a stream
+
+_ALL_KEYS = tuple(range(KEY_START, KEY_START + NUM_KEYS))
+_VALUE_IDS = tuple(range(NUM_VALUES))
+
+
+def token_role(tok: int) -> str:
+    """Role of a token id: one of pad, sep, query, noise, key, value, other."""
+    tok = int(tok)
+    if tok == PAD:
+        return "pad"
+    if tok == SEP:
+        return "sep"
+    if tok == QUERY:
+        return "query"
+    if tok == NOISE:
+        return "noise"
+    if KEY_START <= tok < KEY_START + NUM_KEYS:
+        return "key"
+    if VALUE_START <= tok < VALUE_START + NUM_VALUES:
+        return "value"
+    return "other"
+
+
+@dataclass(frozen=True)
+class ExampleMeta:
+    """What one example asks and where the evidence sits (token indices)."""
+
+    query_key: int  # the key after QUERY
+    label: int  # the answer token (a value id)
+    # changing_facts: superseded values of query_key, oldest first; else empty
+    stale_values: tuple[int, ...] = ()
+    # record start indices (the key token) per role, plus "query" = QUERY index;
+    # keys are POSITION_KEYS, empty tuples where a role does not apply
+    positions: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+
+@dataclass
+class Batch:
+    """A batch of examples; the answer is read at the last position."""
+
+    input_ids: torch.Tensor  # (B, T) int64
+    labels: torch.Tensor  # (B,) int64
+    meta: list[ExampleMeta]  # B entries
+    task: str
+    suite: str
+    seed: int
+    seq_len: int
+
+    def to(self, device: torch.device | str) -> Batch:
+        """The same batch with its tensors on `device`."""
+        return Batch(
+            input_ids=self.input_ids.to(device),
+            labels=self.labels.to(device),
+            meta=self.meta,
+            task=self.task,
+            suite=self.suite,
+            seed=self.seed,
+            seq_len=self.seq_len,
+        )
+
+
+# An example under construction is a list of 3-token slots: a (key, value)
+# record, or None for a NOISE NOISE NOISE filler; generators name positions
+# by slot index and _finish turns them into token indices (3 * slot).
+_Slots = list[tuple[int, int] | None]
+_Example = tuple[list[int], ExampleMeta]  # (tokens, meta)
+
+
+def _check_suite(suite: str) -> None:
+    if suite not in SUITES:
+        raise ValueError(f"unknown suite {suite!r}; expected one of {', '.join(SUITES)}")
+
+
+def _check_task_suite(task: str, suite: str) -> None:
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+    _check_suite(suite)
+
+
+def _num_slots(seq_len: int) -> int:
+    # Record slots before `QUERY q`; 3 * n + 2 <= seq_len for seq_len >= 11.
+    return max(3, (seq_len - 2) // 3)
+
+
+def _finish(
+    slots: _Slots,
+    query_key: int,
+    label: int,
+    seq_len: int,
+    stale_values: tuple[int, ...] = (),
+    **slot_positions: tuple[int, ...],
+) -> _Example:
+    """Lay slots out as tokens, append `QUERY q`, pad with NOISE; build the meta."""
+    row: list[int] = []
+    for rec in slots:
+        if rec is None:
+            row += (NOISE, NOISE, NOISE)
+        else:
+            row += (rec[0], rec[1], SEP)
+    query_pos = len(row)
+    row += (QUERY, query_key)
+    row += [NOISE] * (seq_len - len(row))
+    positions = {name: () for name in POSITION_KEYS}
+    for name, idx in slot_positions.items():
+        positions[name] = tuple(3 * i for i in idx)
+    positions["query"] = (query_pos,)
+    return row[:seq_len], ExampleMeta(query_key, label, stale_values, positions)
+
+
+# ---------------------------------------------------------------------------
+# v1: the original generator, token for token (SPEC 2 "v1 (faithful)").
+# ---------------------------------------------------------------------------
+def _v1_key(rng: random.Random) -> int:
+    return KEY_START + rng.randrange(NUM_KEYS)
+
+
+def _v1_value(rng: random.Random) -> int:
+    return VALUE_START + rng.randrange(NUM_VALUES)
+
+
+def _v1_shift(key: int, avoid: int, by: int) -> int:
+    return KEY_START + ((key - KEY_START + by) % NUM_KEYS) if key == avoid else key
+
+
+def _v1_associative_lookup(rng: random.Random, seq_len: int, **_: int) -> _Example:
+    """v1 associative_lookup: n random records (keys may repeat), query a seen key.
+
+    n = max(3, (seq_len - 2) // 3) records `key value SEP`, each drawn key then
+    value; q = rng.choice of the distinct keys in first-seen order; the label
+    is q's latest value. Then `QUERY q`, NOISE up to seq_len. v2 keeps these
+    rules (and tokens). Example (q = 11 was set once, to 80; 22 twice):
+
+        22 90 SEP 11 80 SEP 26 95 SEP 22 83 SEP QUERY 11   -> label 80
+
+    >>> b = make_batch("associative_lookup", 0, seq_len=14, batch_size=1, suite="v1")
+    >>> b.input_ids[0].tolist(), b.labels.tolist()
+    ([22, 90, 1, 11, 80, 1, 26, 95, 1, 22, 83, 1, 2, 11], [80])
+    """
+    n = _num_slots(seq_len)
+    slots: _Slots = []
+    state: dict[int, int] = {}
+    for _ in range(n):
+        key = _v1_key(rng)
+        value = _v1_value(rng)
+        slots.append((key, value))
+        state[key] = value
+    q = rng.choice(list(state))
+    facts = tuple(i for i, rec in enumerate(slots) if rec is not None and rec[0] == q)
+    return _finish(slots, q, state[q], seq_len, facts=facts, latest=facts[-1:])
+
+
+def _v1_changing_facts(rng: random.Random, seq_len: int, **_: int) -> _Example:
+    """v1 changing_facts: (q, stale) first, n-2 distractors, (q, latest) last.
+
+    Draws q, stale, latest (latest redrawn until != stale); a distractor key
+    equal to q becomes the next key (+1 mod 24). The answer record is always
+    the last one, 6 tokens before the end (the leak v2 fixes). Example
+    (22 is set to 90, and overwritten with 66 in the last record):
+
+        22 90 SEP 18 96 SEP 25 89 SEP 22 66 SEP QUERY 22   -> label 66
+
+    >>> b = make_batch("changing_facts", 0, seq_len=14, batch_size=1, suite="v1")
+    >>> b.input_ids[0].tolist(), b.labels.tolist(), b.meta[0].stale_values
+    ([22, 90, 1, 18, 96, 1, 25, 89, 1, 22, 66, 1, 2, 22], [66], (90,))
+    """
+    n = _num_slots(seq_len)
+    q = _v1_key(rng)
+    stale = _v1_value(rng)
+    latest = _v1_value(rng)
+    while latest == stale:
+        latest = _v1_value(rng)
+    slots: _Slots = [(q, stale)]
+    for _ in range(max(0, n - 2)):
+        key = _v1_shift(_v1_key(rng), q, 1)
+        slots.append((key, _v1_value(rng)))
+    slots.append((q, latest))
+    last = len(slots) - 1
+    return _finish(
+        slots, q, latest, seq_len, (stale,),
+        facts=(0, last), stale=(0,), latest=(last,), overwrites=(last,),
+    )
+
+
+def _v1_needle_recall(rng: random.Random, seq_len: int, **_: int) -> _Example:
+    """v1 needle_recall: one record of q at a random index among distractors.
+
+    Draws q, label, needle index = randrange(n); every other record is a
+    distractor (key, then value; key == q shifted +1 mod 24). Example (the
+    needle 22 -> 90 is record 0):
+
+        22 90 SEP 18 96 SEP 25 89 SEP 19 94 SEP QUERY 22   -> label 90
+
+    >>> b = make_batch("needle_recall", 0, seq_len=14, batch_size=1, suite="v1")
+    >>> b.input_ids[0].tolist(), b.labels.tolist()
+    ([22, 90, 1, 18, 96, 1, 25, 89, 1, 19, 94, 1, 2, 22], [90])
+    """
+    n = _num_slots(seq_len)
+    q = _v1_key(rng)
+    label = _v1_value(rng)
+    needle = rng.randrange(n)
+    slots: _Slots = []
+    for idx in range(n):
+        if idx == needle:
+            slots.append((q, label))
+        else:
+            key = _v1_shift(_v1_key(rng), q, 1)
+            slots.append((key, _v1_value(rng)))
+    return _finish(slots, q, label, seq_len, facts=(needle,), latest=(needle,))
+
+
+def _v1_multi_hop(rng: random.Random, seq_len: int, **_: int) -> _Example:
+    """v1 multi_hop: records (s, m), (m, label) and distractors, shuffled; query s.
+
+    Draws s, m (redrawn until != s), label; n-2 distractors whose key, if in
+    {s, m}, is shifted +2 mod 24 without re-checking (so about 5% of examples
+    repeat a chain key: ambiguous). Example (22 -> 23 -> 66):
+
+        22 23 SEP 25 89 SEP 23 66 SEP 18 96 SEP QUERY 22   -> label 66
+
+    >>> b = make_batch("multi_hop", 0, seq_len=14, batch_size=1, suite="v1")
+    >>> b.input_ids[0].tolist(), b.labels.tolist()
+    ([22, 23, 1, 25, 89, 1, 23, 66, 1, 18, 96, 1, 2, 22], [66])
+    """
+    n = _num_slots(seq_len)
+    s = _v1_key(rng)
+    m = _v1_key(rng)
+    while m == s:
+        m = _v1_key(rng)
+    label = _v1_value(rng)
+    tagged: list[tuple[int, int, int]] = [(s, m, 0), (m, label, 1)]
+    for _ in range(max(0, n - 2)):
+        key = _v1_key(rng)
+        if key in (s, m):
+            key = KEY_START + ((key - KEY_START + 2) % NUM_KEYS)
+        tagged.append((key, _v1_value(rng), 2))
+    rng.shuffle(tagged)
+    slots: _Slots = [(k, v) for k, v, _tag in tagged]
+    hop1 = next(i for i, t in enumerate(tagged) if t[2] == 0)
+    hop2 = next(i for i, t in enumerate(tagged) if t[2] == 1)
+    # A shifted distractor can land on s: then s has more than one record.
+    facts = tuple(i for i, t in enumerate(tagged) if t[0] == s)
+    return _finish(
+        slots, s, label, seq_len, facts=facts, latest=(hop2,), hops=(hop1, hop2)
+    )
+
+
+# ---------------------------------------------------------------------------
+# v2: the default suite, with v1's leaks fixed (SPEC 2 "v1 weaknesses").
+# ---------------------------------------------------------------------------
+def _other_key(rng: random.Random, avoid: int) -> int:
+    """A key drawn uniformly from the 23 keys other than `avoid`."""
+    key = KEY_START + rng.randrange(NUM_KEYS - 1)
+    return key + 1 if key >= avoid else key
+
+
+def _place_group(rng: random.Random, pool: list[int], count: int) -> tuple[int, ...]:
+    """`count` sorted slots from the sorted `pool`: the last one uniform, the rest below it."""
+    last = rng.randrange(count - 1, len(pool))
+    return (*sorted(rng.sample(pool[:last], count - 1)), pool[last])
+
+
+def _v2_changing_facts(
+    rng: random.Random, seq_len: int, min_recency: int = MIN_RECENCY
+) -> _Example:
+    """v2 changing_facts: q is set, overwritten 1-3 times, and queried much later.
+
+    n = (seq_len - 2) // 3 record slots, then `QUERY q`, NOISE to seq_len.
+    The recency zone is the slots whose record (key value SEP) ends at least
+    `min_recency` (16 = 2 * window) tokens before QUERY. q gets 1 + k records
+    (k = 1..3 overwrites) with distinct values: the newest at a uniformly
+    random slot of that zone, the others at random slots below it. The label
+    is the newest value, the k earlier ones are `stale_values` (oldest
+    first). 1-2 decoy keys get the same treatment (1 + 1..3 records in the
+    zone's free slots), so neither "the repeated key" nor a fixed offset
+    finds the answer without the query. Every other slot is a distractor
+    whose key is neither q nor a decoy key; distractors fill the gap between
+    the newest value and QUERY. Lengths too short for the zone (seq_len < 23
+    at the default) keep k = 1 with q at slots 0 and 1 (as much recency as
+    fits); decoys then use any free slot. Example (28 is set to 66, then to
+    64; decoy 21 is set to 95, 76, 110; the newest 64 ends 16 tokens before
+    QUERY):
+
+        21 95 SEP 21 76 SEP 28 66 SEP 21 110 SEP 28 64 SEP 24 98 SEP 29 107 SEP
+        13 76 SEP 30 99 SEP 18 106 SEP QUERY 28   -> label 64, stale (66,)
+
+    >>> b = make_batch("changing_facts", 6, seq_len=32, batch_size=1, suite="v2")
+    >>> b.input_ids[0].tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [21, 95, 1, 21, 76, 1, 28, 66, 1, 21, 110, 1, 28, 64, 1, 24, 98, 1,
+     29, 107, 1, 13, 76, 1, 30, 99, 1, 18, 106, 1, 2, 28]
+    >>> m = b.meta[0]
+    >>> m.label, m.stale_values, m.positions["latest"], m.positions["query"]
+    (64, (66,), (12,), (30,))
+    """
+    n = _num_slots(seq_len)
+    q = KEY_START + rng.randrange(NUM_KEYS)
+    # Highest slot whose record ends >= min_recency tokens before QUERY.
+    last_ok = n - (min_recency + 4) // 3
+    cramped = last_ok < 1  # too short for the rule: as much recency as fits
+    last_ok = max(1, last_ok)
+    zone = list(range(n if cramped else last_ok + 1))
+    k = 1 if cramped else rng.randint(1, min(MAX_OVERWRITES, last_ok))
+    fact_slots = (0, 1) if cramped else _place_group(rng, zone, k + 1)
+    values = [VALUE_START + v for v in rng.sample(_VALUE_IDS, k + 1)]
+    slots: _Slots = [None] * n
+    for slot, value in zip(fact_slots, values):
+        slots[slot] = (q, value)
+    # Decoy facts: other keys set and overwritten the same way, same zone.
+    others = [key for key in _ALL_KEYS if key != q]
+    for _ in range(rng.randint(1, MAX_DECOY_FACTS)):
+        pool = [i for i in zone if slots[i] is None]
+        if len(pool) < 2:
+            break
+        count = 1 + rng.randint(1, min(MAX_OVERWRITES, len(pool) - 1))
+        decoy = others.pop(rng.randrange(len(others)))
+        for slot, v in zip(_place_group(rng, pool, count), rng.sample(_VALUE_IDS, count)):
+            slots[slot] = (decoy, VALUE_START + v)
+    for i in range(n):
+        if slots[i] is None:
+            slots[i] = (rng.choice(others), VALUE_START + rng.randrange(NUM_VALUES))
+    return _finish(
+        slots, q, values[-1], seq_len, tuple(values[:-1]),
+        facts=fact_slots, stale=fact_slots[:-1], latest=fact_slots[-1:],
+        overwrites=fact_slots[1:],
+    )
+
+
+def _v2_needle_recall(rng: random.Random, seq_len: int, **_: int) -> _Example:
+    """v2 needle_recall: one record of q at a random slot among distractors.
+
+    As v1 (q, label, needle slot = randrange(n)), but distractor keys are
+    drawn uniformly from the 23 keys != q. Example (the needle 22 -> 90 is
+    record 0):
+
+        22 90 SEP 18 96 SEP 26 89 SEP 19 94 SEP QUERY 22   -> label 90
+
+    >>> b = make_batch("needle_recall", 0, seq_len=14, batch_size=1, suite="v2")
+    >>> b.input_ids[0].tolist(), b.labels.tolist()
+    ([22, 90, 1, 18, 96, 1, 26, 89, 1, 19, 94, 1, 2, 22], [90])
+    """
+    n = _num_slots(seq_len)
+    q = KEY_START + rng.randrange(NUM_KEYS)
+    label = VALUE_START + rng.randrange(NUM_VALUES)
+    needle = rng.randrange(n)
+    slots: _Slots = []
+    for idx in range(n):
+        if idx == needle:
+            slots.append((q, label))
+        else:
+            slots.append((_other_key(rng, q), VALUE_START + rng.randrange(NUM_VALUES)))
+    return _finish(slots, q, label, seq_len, facts=(needle,), latest=(needle,))
+
+
+def _v2_multi_hop(rng: random.Random, seq_len: int, **_: int) -> _Example:
+    """v2 multi_hop: follow q -> m -> label past 1-3 decoy chains a -> b -> v.
+
+    Record keys are distinct (rng.sample of the 24 keys), so every key is set
+    at most once and the chain is unambiguous. The chain (s, m), (m, label),
+    d = 1..3 decoy chains (a, b), (b, v) with v != label, and single-record
+    distractors (key, value) are shuffled; since every chain looks alike,
+    only the query tells which one to follow. At most 24 records fit; longer
+    sequences get NOISE NOISE NOISE filler slots at random places. Example
+    (23 -> 11 -> 95; the decoy chain 18 -> 26 -> 89 answers query 18):
+
+        23 11 SEP 26 89 SEP 11 95 SEP 18 26 SEP QUERY 23   -> label 95
+
+    >>> b = make_batch("multi_hop", 0, seq_len=14, batch_size=1, suite="v2")
+    >>> b.input_ids[0].tolist(), b.labels.tolist(), b.meta[0].positions["hops"]
+    ([23, 11, 1, 26, 89, 1, 11, 95, 1, 18, 26, 1, 2, 23], [95], (0, 6))
+    """
+    n = _num_slots(seq_len)
+    n_rec = min(n, NUM_KEYS)
+    d = rng.randint(1, min(MAX_DECOY_CHAINS, (n_rec - 2) // 2))
+    keys = rng.sample(_ALL_KEYS, n_rec)
+    finals = [VALUE_START + v for v in rng.sample(_VALUE_IDS, d + 1)]
+    s, m, label = keys[0], keys[1], finals[0]
+    tagged: list[tuple[int, int, int]] = [(s, m, 0), (m, label, 1)]
+    for j in range(d):
+        a, b = keys[2 + 2 * j], keys[3 + 2 * j]
+        tagged += [(a, b, 2), (b, finals[1 + j], 2)]
+    for key in keys[2 + 2 * d:]:
+        tagged.append((key, VALUE_START + rng.randrange(NUM_VALUES), 2))
+    rng.shuffle(tagged)
+    if n_rec < n:
+        where = sorted(rng.sample(range(n), n_rec))
+    else:
+        where = list(range(n))
+    slots: _Slots = [None] * n
+    hop1 = hop2 = 0
+    for slot, (key, value, tag) in zip(where, tagged):
+        slots[slot] = (key, value)
+        if tag == 0:
+            hop1 = slot
+        elif tag == 1:
+            hop2 = slot
+    return _finish(
+        slots, s, label, seq_len, facts=(hop1,), latest=(hop2,), hops=(hop1, hop2)
+    )
+
+
+_Generator = Callable[..., _Example]
+
+_GENERATORS: dict[str, dict[str, _Generator]] = {
+    "v1": {
+        "associative_lookup": _v1_associative_lookup,
+        "changing_facts": _v1_changing_facts,
+        "needle_recall": _v1_needle_recall,
+        "multi_hop": _v1_multi_hop,
+        "length_extrapolation": _v1_associative_lookup,
+    },
+    "v2": {
+        # associative_lookup has no v1 leak: v2 keeps its rules (and tokens).
+        "associative_lookup": _v1_associative_lookup,
+        "changing_facts": _v2_changing_facts,
+        "needle_recall": _v2_needle_recall,
+        "multi_hop": _v2_multi_hop,
+        "length_extrapolation": _v1_associative_lookup,
+    },
+}
+
+
+def make_batch(
+    task: str,
+    seed: int,
+    seq_len: int = 64,
+    batch_size: int = 32,
+    suite: str = DEFAULT_SUITE,
+    *,
+    min_recency: int = MIN_RECENCY,
+) -> Batch:
+    """A deterministic batch of `task` examples from one random.Random(seed).
+
+    Layout (both suites): records `key value SEP`, then `QUERY q`, then NOISE
+    to seq_len; the answer is read at the last position. `min_recency` only
+    affects v2 changing_facts. Use batch_seed() for the seed of a training
+    step or an evaluation batch.
+    """
+    _check_task_suite(task, suite)
+    if seq_len < MIN_SEQ_LEN:
+        raise ValueError(f"seq_len must be at least {MIN_SEQ_LEN}, got {seq_len}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if min_recency < 0:
+        raise ValueError(f"min_recency must be non-negative, got {min_recency}")
+    gen = _GENERATORS[suite][task]
+    rng = random.Random(seed)
+    rows: list[list[int]] = []
+    meta: list[ExampleMeta] = []
+    for _ in range(batch_size):
+        row, info = gen(rng, seq_len, min_recency=min_recency)
+        rows.append(row)
+        meta.append(info)
+    return Batch(
+        input_ids=torch.tensor(rows, dtype=torch.long),
+        labels=torch.tensor([info.label for info in meta], dtype=torch.long),
+        meta=meta,
+        task=task,
+        suite=suite,
+        seed=seed,
+        seq_len=seq_len,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Seed streams, evaluation length, position offsets.
+# ---------------------------------------------------------------------------
+def batch_seed(suite: str, stream: str, seed: int, index: int) -> int:
+    """Seed of batch `index` of the `stream` ("train" or "eval") for a run seed.
+
+    v1 (the original): train = seed + index, eval = 123 + index; they overlap
+    (eval batch 123 is training step 82 of seed 42), kept for fidelity.
+    v2: train = 2 * (seed * 1_000_003 + index) is even and eval = train + 1 is
+    odd, so the streams are disjoint by construction for every seed and index
+    (random.Random seeds with abs(), which keeps the parity).
+    """
+    _check_suite(suite)
+    if stream not in STREAMS:
+        raise ValueError(f"unknown stream {stream!r}; expected 'train' or 'eval'")
+    if suite == "v1":
+        return seed + index if stream == "train" else _V1_EVAL_SEED + index
+    base = 2 * (seed * _V2_SEED_STRIDE + index)
+    return base if stream == "train" else base + 1
+
+
+def eval_seq_len(task: str, seq_len: int, suite: str = DEFAULT_SUITE) -> int:
+    """Evaluation length: 3x seq_len for length_extrapolation (192 for 64), else seq_len."""
+    _check_task_suite(task, suite)
+    return EXTRAPOLATION_FACTOR * seq_len if task == "length_extrapolation" else seq_len
+
+
+def _mix64(x: int) -> int:
+    # splitmix64 finaliser: a fixed, platform-independent integer hash.
+    x &= 0xFFFFFFFFFFFFFFFF
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return x ^ (x >> 31)
+
+
+def train_position_offset(suite: str, seed: int, step: int, seq_len: int, max_seq_len: int) -> int:
+    """Position offset for training step `step` (added to every position index).
+
+    v2: a deterministic pseudo-random offset in [0, max_seq_len - seq_len]
+    from (seed, step), so over training every position embedding up to
+    max_seq_len is used and length_extrapolation (evaluated at offset 0 and
+    3x length) never meets an untrained one (fix 4). v1: always 0.
+    """
+    _check_suite(suite)
+    if seq_len > max_seq_len:
+        raise ValueError(f"seq_len {seq_len} exceeds max_seq_len {max_seq_len}")
+    if suite == "v1":
+        return 0
+    h = _mix64(_mix64(seed * 0x9E3779B97F4A7C15) + step)
+    return h % (max_seq_len - seq_len + 1)
