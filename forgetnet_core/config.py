@@ -90,7 +90,7 @@ class TrainConfig:
             bad("task", f"unknown task '{self.task}' (choose from {', '.join(TASK_NAMES)})")
         if self.suite not in SUITE_NAMES:
             bad("suite", f"unknown suite '{self.suite}' (choose from v1, v2)")
-        if self.device not in DEVICE_NAMES:
+        if self.device not in DEVICE_NAMES and not _is_cuda_index(self.device):
             bad("device", f"unknown device '{self.device}' (choose from {', '.join(DEVICE_NAMES)})")
         for name in ("steps", "batch_size", "d_model", "memory_slots", "window", "max_seq_len", "eval_batches", "log_every"):
             value = getattr(self, name)
@@ -169,6 +169,10 @@ class TrainConfig:
             "window": self.window,
             "max_seq_len": self.max_seq_len,
         }
+
+
+def _is_cuda_index(name: Any) -> bool:
+    return isinstance(name, str) and name.startswith("cuda:") and name[5:].isdigit()
 
 
 def _is_number(value: Any) -> bool:

@@ -1,0 +1,310 @@
+"""The headless CLI: `forgetnet train|eval|plot|demo` with the original's flags and defaults, plus ours."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from .config import DEVICE_NAMES, MODEL_NAMES, SUITE_NAMES, TASK_NAMES, ConfigError, TrainConfig, load_config
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        raise UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _nonneg_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a non-negative number, got {text}")
+    return value
+
+
+def _choice(names: Sequence[str], what: str):
+    def parse(text: str) -> str:
+        if text not in names:
+            raise argparse.ArgumentTypeError(f"unknown {what} '{text}' (choose from {', '.join(names)})")
+        return text
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = TrainConfig()
+    parser = _Parser(prog="forgetnet", description="ForgetNet: train, evaluate, plot and inspect memory models.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    sub.required = True
+
+    t = sub.add_parser("train", help="train one model on one task, writing runs/<model>-<task>-<time>/")
+    t.add_argument("--task", type=_choice(TASK_NAMES, "task"), default=defaults.task)
+    t.add_argument("--model", type=_choice(MODEL_NAMES, "model"), default=defaults.model)
+    t.add_argument("--suite", type=_choice(SUITE_NAMES, "suite"), default=defaults.suite)
+    t.add_argument("--steps", type=_positive_int, default=None, help=f"optimizer steps (default {defaults.steps})")
+    t.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size)
+    t.add_argument("--seq-len", type=_positive_int, default=defaults.seq_len)
+    t.add_argument("--lr", type=_positive_float, default=defaults.lr)
+    t.add_argument("--aux-weight", type=_nonneg_float, default=defaults.aux_weight)
+    t.add_argument("--weight-decay", type=_nonneg_float, default=defaults.weight_decay)
+    t.add_argument("--warmup-steps", type=_nonneg_int, default=defaults.warmup_steps)
+    t.add_argument("--lr-decay", choices=("none", "cosine"), default=defaults.lr_decay)
+    t.add_argument("--d-model", type=_positive_int, default=defaults.d_model)
+    t.add_argument("--memory-slots", type=_positive_int, default=defaults.memory_slots)
+    t.add_argument("--window", type=_positive_int, default=defaults.window)
+    t.add_argument("--seed", type=_nonneg_int, default=defaults.seed)
+    t.add_argument("--device", default=defaults.device, help="auto, cpu, cuda, cuda:N or mps")
+    t.add_argument("--eval-every", type=_nonneg_int, default=defaults.eval_every)
+    t.add_argument("--eval-batches", type=_positive_int, default=defaults.eval_batches)
+    t.add_argument("--checkpoint-every", type=_nonneg_int, default=defaults.checkpoint_every)
+    t.add_argument("--output-dir", default="runs", help="where run directories go (default runs/)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run (--steps may extend it)")
+    t.add_argument("--run-dir", help=argparse.SUPPRESS)  # used by launch_detached: config.json is already there
+    t.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    e = sub.add_parser("eval", help="evaluate a checkpoint (or a fresh model) on tasks")
+    e.add_argument("--checkpoint", help="checkpoint.pt or its run directory (default: a fresh model)")
+    e.add_argument("--model", type=_choice(MODEL_NAMES, "model"), default="forgetnet", help="for a fresh model")
+    e.add_argument("--task", default="all", help="all, a task name, or a comma list")
+    e.add_argument("--suite", type=_choice(SUITE_NAMES, "suite"), default="v2")
+    e.add_argument("--batches", type=_positive_int, default=5)
+    e.add_argument("--batch-size", type=_positive_int, default=32)
+    e.add_argument("--seq-len", type=_positive_int, default=64)
+    e.add_argument("--seed", type=_nonneg_int, default=123)
+    e.add_argument("--device", default="auto")
+    e.add_argument("--output-dir", default="runs")
+
+    p = sub.add_parser("plot", help="figures and tables from runs/eval-*/metrics.json")
+    p.add_argument("--runs", default="runs")
+    p.add_argument("--output-dir", default="results")
+
+    d = sub.add_parser("demo", help="one example, token by token: what the model read, wrote and erased")
+    d.add_argument("--task", type=_choice(TASK_NAMES, "task"), default="changing_facts")
+    d.add_argument("--checkpoint", help="checkpoint.pt or run directory (default: the bundled one, else fresh)")
+    d.add_argument("--model", type=_choice(MODEL_NAMES, "model"), default="forgetnet")
+    d.add_argument("--suite", type=_choice(SUITE_NAMES, "suite"), default="v2")
+    d.add_argument("--seed", type=_nonneg_int, default=0)
+    d.add_argument("--seq-len", type=_positive_int, default=64)
+    d.add_argument("--device", default="cpu")
+    return parser
+
+
+def _check_seq_len(seq_len: int, task: str | None = None, max_seq_len: int = 512) -> None:
+    if seq_len < 14:
+        raise UsageError(f"--seq-len must be at least 14, got {seq_len}")
+    longest = seq_len * 3 if task in (None, "all", "length_extrapolation") else seq_len
+    if longest > max_seq_len:
+        raise UsageError(f"--seq-len {seq_len} is too long: evaluation needs {longest} > max_seq_len {max_seq_len}")
+
+
+def _train_config(args: argparse.Namespace) -> TrainConfig:
+    defaults = TrainConfig()
+    return TrainConfig(
+        model=args.model,
+        task=args.task,
+        suite=args.suite,
+        steps=args.steps if args.steps is not None else defaults.steps,
+        batch_size=args.batch_size,
+        seq_len=args.seq_len,
+        lr=args.lr,
+        aux_weight=args.aux_weight,
+        weight_decay=args.weight_decay,
+        warmup_steps=args.warmup_steps,
+        lr_decay=args.lr_decay,
+        d_model=args.d_model,
+        memory_slots=args.memory_slots,
+        window=args.window,
+        seed=args.seed,
+        device=args.device,
+        eval_every=args.eval_every,
+        eval_batches=args.eval_batches,
+        checkpoint_every=args.checkpoint_every,
+    )
+
+
+def _progress_printer(quiet: bool):
+    def on_event(record: dict[str, Any]) -> None:
+        if quiet:
+            return
+        kind = record.get("kind")
+        if kind == "train" and (record["step"] % 10 == 0 or record["step"] == 1):
+            print(
+                f"step {record['step']:>6}  loss {record['loss']:.4f}  acc {record['accuracy']:.3f}"
+                f"  {record['steps_per_sec']:.1f} steps/s",
+                flush=True,
+            )
+        elif kind == "eval":
+            print(
+                f"step {record['step']:>6}  held-out acc {record['eval_accuracy']:.3f}"
+                f" [{record['eval_ci_low']:.2f}, {record['eval_ci_high']:.2f}]",
+                flush=True,
+            )
+        elif kind in ("finished", "stopped", "failed"):
+            print(f"{kind} at step {record['step']}: {record.get('run_dir', '')} {record.get('error') or ''}".rstrip(), flush=True)
+
+    return on_event
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from . import runs
+    from .device import resolve_device
+    from .train import TrainingFailed, train
+
+    if args.resume or args.run_dir:
+        run_dir = Path(args.resume or args.run_dir)
+        if not (run_dir / runs.CONFIG_FILE).exists():
+            raise UsageError(f"not a run directory (no config.json): {run_dir}")
+        try:
+            config = load_config(run_dir / runs.CONFIG_FILE)
+        except ValueError as exc:
+            raise UsageError(f"unreadable config.json in {run_dir}: {exc}") from None
+        if args.steps is not None:
+            config = config.replace(steps=args.steps)
+        resume = bool(args.resume)
+        if resume:
+            runs.load_checkpoint(run_dir / runs.CHECKPOINT_FILE)  # one clear line if missing/corrupt
+            status = runs.read_status(run_dir) or {}
+            if runs.effective_state(status) == "running" and status.get("pid") not in (None, __import__("os").getpid()):
+                raise UsageError(f"run is still running (pid {status.get('pid')}): {run_dir}")
+    else:
+        config = _train_config(args)
+        run_dir = None
+        resume = False
+    try:
+        config.check()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    resolve_device(config.device)
+    try:
+        out = train(config, runs_dir=args.output_dir, run_dir=run_dir, on_event=_progress_printer(args.quiet), resume=resume)
+    except TrainingFailed as exc:
+        print(f"forgetnet: error: {exc}", file=sys.stderr)
+        return 1
+    print(out)
+    return 0
+
+
+def _load_or_fresh(checkpoint: str | None, model_name: str, device):
+    from .evaluate import fresh_model, load_model
+
+    if checkpoint:
+        model, data = load_model(checkpoint, device)
+        return model, data["config"], str(checkpoint)
+    return fresh_model(model_name).to(device), {"model": model_name}, None
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .device import resolve_device
+    from .evaluate import evaluate_model, resolve_tasks, write_eval_run
+    from .models import parameter_count
+
+    try:
+        tasks = resolve_tasks(args.task)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    device = resolve_device(args.device)
+    model, cfg, checkpoint = _load_or_fresh(args.checkpoint, args.model, device)
+    _check_seq_len(args.seq_len, "length_extrapolation" if "length_extrapolation" in tasks else None, model.config.max_seq_len)
+    started = time.perf_counter()
+    results = evaluate_model(
+        model, tasks, args.suite, args.batches, args.batch_size, args.seq_len, args.seed, device
+    )
+    wall = time.perf_counter() - started
+    out = write_eval_run(
+        args.output_dir,
+        results,
+        model_name=cfg["model"],
+        parameter_count_=parameter_count(model),
+        device=str(device),
+        wall_time=wall,
+        config={k: getattr(args, k) for k in ("suite", "batches", "batch_size", "seq_len", "seed")},
+        checkpoint=checkpoint,
+    )
+    for task, r in results.items():
+        stale = "" if r["stale_rate"] is None else f"  stale {r['stale_rate']:.2f}"
+        print(f"{task:<22} acc {r['accuracy']:.3f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]  n={r['examples']}  len={r['seq_len']}{stale}")
+    print(out / "metrics.json")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from .export import export_all, rows_from_eval_runs
+
+    rows = rows_from_eval_runs(args.runs)
+    if not rows:
+        raise UsageError(f"no evaluation results under {args.runs} (run `forgetnet eval` first)")
+    for path in export_all(rows, args.output_dir):
+        print(path)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    print(run_demo(args), end="")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "plot": cmd_plot, "demo": cmd_demo}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .device import DeviceError
+    from .runs import CheckpointError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if getattr(args, "seq_len", None) is not None and args.command in ("train", "demo"):
+            _check_seq_len(args.seq_len, args.task if args.command == "train" else None)
+        return COMMANDS[args.command](args)
+    except (UsageError, CheckpointError, DeviceError, ConfigError) as exc:
+        print(f"forgetnet: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("forgetnet: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

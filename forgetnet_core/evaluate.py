@@ -1,0 +1,187 @@
+"""Evaluation: held-out accuracy with 95% intervals, stale-answer rate and memory statistics, per task."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import torch
+import torch.nn.functional as F
+
+from . import runs
+from .config import TASK_NAMES
+from .models import MODEL_NAMES, build_model, parameter_count
+from .tasks import batch_seed, eval_seq_len, make_batch
+
+DEFAULT_EVAL_SEED = 123  # the original's evaluation seed
+ProgressCallback = Callable[[int, int], None]
+
+
+class EvaluationCancelled(Exception):
+    """The stop event was set mid-evaluation; nothing partial was returned."""
+
+
+def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval for a binomial proportion (well-behaved at 0 and 1, unlike +-1.96 SE)."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = correct / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@torch.no_grad()
+def evaluate_batches(model: torch.nn.Module, batches: Iterable[Any], device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Score `model` on ready-made batches: accuracy at the last position, loss, stale rate, memory stats."""
+    model.eval()
+    correct = examples = stale_hits = stale_examples = 0
+    loss_sum = 0.0
+    stat_sums: dict[str, float] = {}
+    n_batches = 0
+    for batch in batches:
+        ids = batch.input_ids.to(device)
+        labels = batch.labels.to(device)
+        out = model(ids)
+        answer = out.answer_logits[:, -1]
+        loss_sum += float(F.cross_entropy(answer, labels, reduction="sum"))
+        pred = answer.argmax(-1)
+        correct += int((pred == labels).sum())
+        examples += int(labels.numel())
+        for i, meta in enumerate(batch.meta):
+            if meta.stale_values:
+                stale_examples += 1
+                stale_hits += int(int(pred[i]) in meta.stale_values)
+        for key, value in out.stats.items():
+            stat_sums[key] = stat_sums.get(key, 0.0) + float(value)
+        n_batches += 1
+    low, high = wilson_interval(correct, examples)
+    result: dict[str, Any] = {
+        "accuracy": correct / examples if examples else 0.0,
+        "correct": correct,
+        "examples": examples,
+        "ci_low": low,
+        "ci_high": high,
+        "loss": loss_sum / examples if examples else float("nan"),
+        "stale_rate": stale_hits / stale_examples if stale_examples else None,
+    }
+    for key in ("write_strength", "write_frequency", "surprise"):
+        result[key] = stat_sums[key] / n_batches if key in stat_sums and n_batches else None
+    return result
+
+
+def eval_batches_for(task: str, suite: str, batches: int, batch_size: int, seq_len: int, seed: int) -> list[Any]:
+    """The evaluation set for one task: `batches` batches from the eval stream of `seed`."""
+    length = eval_seq_len(task, seq_len, suite)
+    return [make_batch(task, batch_seed(suite, "eval", seed, i), length, batch_size, suite) for i in range(batches)]
+
+
+def resolve_tasks(spec: str | Iterable[str]) -> list[str]:
+    """'all', one name, or a comma list -> task names; ValueError naming the unknown one."""
+    names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
+    if names == ["all"]:
+        return list(TASK_NAMES)
+    for name in names:
+        if name not in TASK_NAMES:
+            raise ValueError(f"unknown task '{name}' (choose from all, {', '.join(TASK_NAMES)})")
+    return names
+
+
+def load_model(checkpoint: str | Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild the model a checkpoint was trained as and load its weights; CheckpointError if incompatible."""
+    data = runs.load_checkpoint(checkpoint, map_location="cpu")
+    cfg = data["config"]
+    name = cfg.get("model")
+    if name not in MODEL_NAMES:
+        raise runs.CheckpointError(f"checkpoint names an unknown model '{name}': {checkpoint}")
+    overrides = {k: cfg[k] for k in ("d_model", "memory_slots", "window", "max_seq_len") if k in cfg}
+    try:
+        model = build_model(name, **overrides)
+        model.load_state_dict(data["model_state"])
+    except (RuntimeError, ValueError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0][:200]
+        raise runs.CheckpointError(f"checkpoint does not fit model '{name}': {first}") from None
+    return model.to(device).eval(), data
+
+
+def evaluate_model(
+    model: torch.nn.Module,
+    tasks: Iterable[str] = TASK_NAMES,
+    suite: str = "v2",
+    batches: int = 5,
+    batch_size: int = 32,
+    seq_len: int = 64,
+    seed: int = DEFAULT_EVAL_SEED,
+    device: torch.device | str = "cpu",
+    stop: threading.Event | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Evaluate one model on each task; {task: result}. Raises EvaluationCancelled when `stop` is set."""
+    tasks = list(tasks)
+    results: dict[str, dict[str, Any]] = {}
+    params = parameter_count(model)
+    for done, task in enumerate(tasks):
+        if stop is not None and stop.is_set():
+            raise EvaluationCancelled()
+        started = time.perf_counter()
+        data = eval_batches_for(task, suite, batches, batch_size, seq_len, seed)
+        result = evaluate_batches(model, data, device)
+        result.update(
+            seq_len=eval_seq_len(task, seq_len, suite),
+            suite=suite,
+            seed=seed,
+            parameter_count=params,
+            wall_time_seconds=time.perf_counter() - started,
+        )
+        results[task] = result
+        if on_progress is not None:
+            on_progress(done + 1, len(tasks))
+    return results
+
+
+def write_eval_run(
+    runs_dir: str | Path,
+    results: dict[str, dict[str, Any]],
+    *,
+    model_name: str,
+    parameter_count_: int,
+    device: str,
+    wall_time: float,
+    config: dict[str, Any],
+    checkpoint: str | None,
+) -> Path:
+    """runs/eval-<timestamp>/metrics.json in the original layout (kind, model, tasks.<task>.accuracy ...)."""
+    root = Path(runs_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = root / f"eval-{stamp}"
+    n = 1
+    while out.exists():
+        out = root / f"eval-{stamp}-{n}"
+        n += 1
+    out.mkdir()
+    runs.write_json_atomic(
+        out / runs.METRICS_JSON,
+        {
+            "kind": "eval",
+            "model": model_name,
+            "checkpoint": checkpoint,
+            "parameter_count": parameter_count_,
+            "device": device,
+            "wall_time_seconds": wall_time,
+            "config": config,
+            "tasks": results,
+        },
+    )
+    return out
+
+
+def fresh_model(name: str, seed: int = 0, **overrides: Any) -> torch.nn.Module:
+    """An untrained model of a registry name, seeded so a "fresh" row is reproducible."""
+    torch.manual_seed(seed)
+    return build_model(name, **overrides).eval()

@@ -1,0 +1,257 @@
+"""Figures (matplotlib Figure objects, no pyplot state) and CSV/JSON/Markdown tables from evaluation results."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import runs
+from .config import TASK_NAMES
+
+# A row of the evaluation matrix: one model (checkpoint or fresh) and its per-task results.
+
+
+@dataclass
+class ResultRow:
+    label: str  # what the row is called in figures and tables
+    model: str  # registry name
+    tasks: dict[str, dict[str, Any]]  # task -> evaluate_model() result
+    checkpoint: str | None = None
+    source: str | None = None  # the eval-*/metrics.json it came from
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def parameter_count(self) -> int | None:
+        for result in self.tasks.values():
+            if result.get("parameter_count") is not None:
+                return int(result["parameter_count"])
+        return self.extra.get("parameter_count")
+
+
+def rows_from_eval_runs(runs_dir: str | Path) -> list[ResultRow]:
+    """Every runs/eval-*/metrics.json (ours or the original's) as matrix rows, oldest first."""
+    root = Path(runs_dir)
+    rows: list[ResultRow] = []
+    if not root.is_dir():
+        return rows
+    for path in sorted(root.glob("eval-*/metrics.json")):
+        data = runs.read_json(path)
+        if not data or not isinstance(data.get("tasks"), dict):
+            continue
+        model = str(data.get("model", "?"))
+        checkpoint = data.get("checkpoint")
+        if checkpoint:
+            label = f"{model} ({Path(checkpoint).parent.name or Path(checkpoint).name})"
+        else:
+            label = f"{model} (fresh)"
+        tasks = {t: r for t, r in data["tasks"].items() if isinstance(r, dict)}
+        extra = {"parameter_count": data.get("parameter_count")}
+        rows.append(ResultRow(label, model, tasks, checkpoint, str(path), extra))
+    return rows
+
+
+def task_columns(rows: Iterable[ResultRow]) -> list[str]:
+    """The tasks present in any row, in the canonical task order."""
+    present = {t for row in rows for t in row.tasks}
+    ordered = [t for t in TASK_NAMES if t in present]
+    return ordered + sorted(present - set(ordered))
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def accuracy_figure(rows: list[ResultRow], title: str = "Held-out accuracy by task"):
+    """Grouped bars of accuracy by task, one colour per row, with 95% interval whiskers."""
+    from matplotlib.figure import Figure
+
+    tasks = task_columns(rows)
+    fig = Figure(figsize=(max(6.0, 1.6 * len(tasks) + 2), 4.2), dpi=120, layout="constrained")
+    ax = fig.add_subplot()
+    n = max(1, len(rows))
+    width = 0.8 / n
+    for i, row in enumerate(rows):
+        xs, ys, lo, hi = [], [], [], []
+        for j, task in enumerate(tasks):
+            r = row.tasks.get(task)
+            if not r or r.get("accuracy") is None:
+                continue
+            acc = float(r["accuracy"])
+            xs.append(j - 0.4 + width * (i + 0.5))
+            ys.append(acc)
+            lo.append(max(0.0, acc - float(r.get("ci_low", acc))))
+            hi.append(max(0.0, float(r.get("ci_high", acc)) - acc))
+        ax.bar(xs, ys, width=width * 0.95, label=row.label, yerr=[lo, hi], capsize=2, error_kw={"elinewidth": 0.8})
+    ax.set_xticks(range(len(tasks)), [t.replace("_", "\n") for t in tasks], fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("accuracy (95% interval)")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    if rows:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    return fig
+
+
+def heatmap_figure(rows: list[ResultRow], title: str = "Held-out accuracy"):
+    """Rows x tasks heatmap of accuracy with the value (and interval) in each cell."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    tasks = task_columns(rows)
+    data = np.full((len(rows), len(tasks)), np.nan)
+    for i, row in enumerate(rows):
+        for j, task in enumerate(tasks):
+            r = row.tasks.get(task)
+            if r and r.get("accuracy") is not None:
+                data[i, j] = float(r["accuracy"])
+    fig = Figure(figsize=(1.5 * len(tasks) + 3, 0.45 * len(rows) + 1.8), dpi=120, layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(np.ma.masked_invalid(data), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(tasks)), [t.replace("_", "\n") for t in tasks], fontsize=8)
+    ax.set_yticks(range(len(rows)), [r.label for r in rows], fontsize=8)
+    for i, row in enumerate(rows):
+        for j, task in enumerate(tasks):
+            r = row.tasks.get(task)
+            if not r or r.get("accuracy") is None:
+                continue
+            text = f"{r['accuracy']:.2f}"
+            if r.get("ci_low") is not None and r.get("ci_high") is not None:
+                text += f"\n[{r['ci_low']:.2f},{r['ci_high']:.2f}]"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white" if data[i, j] < 0.6 else "black")
+    fig.colorbar(image, ax=ax, label="accuracy")
+    ax.set_title(title)
+    return fig
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Save a Figure by extension (png, svg, pdf) through its own canvas; no pyplot involved."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format=path.suffix.lstrip(".") or "png")
+    return path
+
+
+# --------------------------------------------------------------------------- tables
+
+TABLE_FIELDS = [
+    "model",
+    "label",
+    "task",
+    "accuracy",
+    "ci_low",
+    "ci_high",
+    "examples",
+    "seq_len",
+    "stale_rate",
+    "parameter_count",
+    "wall_time_seconds",
+    "write_strength",
+    "write_frequency",
+    "surprise",
+    "checkpoint",
+]
+
+
+def table_records(rows: list[ResultRow]) -> list[dict[str, Any]]:
+    """One flat record per (row, task), with the TABLE_FIELDS columns."""
+    records = []
+    for row in rows:
+        for task in task_columns([row]):
+            r = row.tasks[task]
+            rec = {"model": row.model, "label": row.label, "task": task, "checkpoint": row.checkpoint}
+            for key in TABLE_FIELDS[3:-1]:
+                rec[key] = r.get(key)
+            if rec["parameter_count"] is None:
+                rec["parameter_count"] = row.parameter_count
+            records.append(rec)
+    return records
+
+
+def to_csv(rows: list[ResultRow]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=TABLE_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for rec in table_records(rows):
+        writer.writerow({k: ("" if v is None else v) for k, v in rec.items()})
+    return buf.getvalue()
+
+
+def to_json(rows: list[ResultRow]) -> str:
+    return json.dumps(
+        {
+            "tasks": task_columns(rows),
+            "rows": [
+                {"label": r.label, "model": r.model, "checkpoint": r.checkpoint, "tasks": r.tasks} for r in rows
+            ],
+        },
+        indent=2,
+    )
+
+
+def _fmt_acc(r: dict[str, Any] | None) -> str:
+    if not r or r.get("accuracy") is None:
+        return "-"
+    if r.get("ci_low") is None or r.get("ci_high") is None:
+        return f"{r['accuracy']:.2f}"
+    return f"{r['accuracy']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
+
+
+def to_markdown(rows: list[ResultRow]) -> str:
+    """A Markdown table: one line per row, accuracy [95% interval] per task, stale rate and parameters."""
+    tasks = task_columns(rows)
+    head = ["model", *tasks, "stale rate (changing_facts)", "params"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for row in rows:
+        cf = row.tasks.get("changing_facts") or {}
+        stale = cf.get("stale_rate")
+        params = row.parameter_count
+        cells = [row.label, *(_fmt_acc(row.tasks.get(t)) for t in tasks)]
+        cells.append("-" if stale is None else f"{stale:.2f}")
+        cells.append("-" if params is None else f"{params:,}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_data(rows: list[ResultRow]) -> dict[str, Any]:
+    """The original's plot_data.json: tasks, and per model its accuracy by task (plus our intervals)."""
+    tasks = task_columns(rows)
+    return {
+        "tasks": tasks,
+        "series": [
+            {
+                "label": r.label,
+                "model": r.model,
+                "checkpoint": r.checkpoint,
+                "accuracy": {t: r.tasks[t].get("accuracy") for t in tasks if t in r.tasks},
+                "ci_low": {t: r.tasks[t].get("ci_low") for t in tasks if t in r.tasks},
+                "ci_high": {t: r.tasks[t].get("ci_high") for t in tasks if t in r.tasks},
+            }
+            for r in rows
+        ],
+    }
+
+
+def export_all(rows: list[ResultRow], output_dir: str | Path, formats: Iterable[str] = ("png", "svg", "csv", "json", "md")) -> list[Path]:
+    """Write the accuracy figure, the heatmap and the tables; return the paths written."""
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    formats = list(formats)
+    for ext in ("png", "svg", "pdf"):
+        if ext in formats:
+            written.append(save_figure(accuracy_figure(rows), out / f"accuracy_by_task.{ext}"))
+            written.append(save_figure(heatmap_figure(rows), out / f"accuracy_heatmap.{ext}"))
+    if "csv" in formats:
+        (out / "results.csv").write_text(to_csv(rows))
+        written.append(out / "results.csv")
+    if "json" in formats:
+        (out / "plot_data.json").write_text(json.dumps(plot_data(rows), indent=2))
+        (out / "results.json").write_text(to_json(rows))
+        written += [out / "plot_data.json", out / "results.json"]
+    if "md" in formats:
+        (out / "results.md").write_text(to_markdown(rows))
+        written.append(out / "results.md")
+    return written
