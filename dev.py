@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,7 @@ def setup() -> None:
     _run(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
     probe = subprocess.run([str(PY), "-c", "import torch"], capture_output=True)
     if probe.returncode != 0:
-        _run(PY, "-m", "pip", "install", "-q", TORCH)
+        _run(PY, "-m", "pip", "install", "-q", *shlex.split(TORCH))
     _run(PY, "-m", "pip", "install", "-q", "-e", ".[dev]")
     stamp.write_text(want)
 
