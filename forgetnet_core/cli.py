@@ -71,6 +71,26 @@ def _choice(names: Sequence[str], what: str):
     return parse
 
 
+def _add_training_flags(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
+    """The settings train and sweep share."""
+    parser.add_argument("--suite", type=_choice(SUITE_NAMES, "suite"), default=defaults.suite)
+    parser.add_argument("--steps", type=_positive_int, default=None, help=f"optimizer steps (default {defaults.steps})")
+    parser.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size)
+    parser.add_argument("--seq-len", type=_positive_int, default=defaults.seq_len)
+    parser.add_argument("--lr", type=_positive_float, default=defaults.lr)
+    parser.add_argument("--aux-weight", type=_nonneg_float, default=defaults.aux_weight)
+    parser.add_argument("--weight-decay", type=_nonneg_float, default=defaults.weight_decay)
+    parser.add_argument("--warmup-steps", type=_nonneg_int, default=defaults.warmup_steps)
+    parser.add_argument("--lr-decay", choices=("none", "cosine"), default=defaults.lr_decay)
+    parser.add_argument("--d-model", type=_positive_int, default=defaults.d_model)
+    parser.add_argument("--memory-slots", type=_positive_int, default=defaults.memory_slots)
+    parser.add_argument("--window", type=_positive_int, default=defaults.window)
+    parser.add_argument("--device", default=defaults.device, help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--eval-every", type=_nonneg_int, default=defaults.eval_every)
+    parser.add_argument("--eval-batches", type=_positive_int, default=defaults.eval_batches)
+    parser.add_argument("--checkpoint-every", type=_nonneg_int, default=defaults.checkpoint_every)
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = TrainConfig()
     parser = _Parser(prog="forgetnet", description="ForgetNet: train, evaluate, plot and inspect memory models.")
@@ -80,27 +100,23 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train one model on one task, writing runs/<model>-<task>-<time>/")
     t.add_argument("--task", type=_choice(TASK_NAMES, "task"), default=defaults.task)
     t.add_argument("--model", type=_choice(MODEL_NAMES, "model"), default=defaults.model)
-    t.add_argument("--suite", type=_choice(SUITE_NAMES, "suite"), default=defaults.suite)
-    t.add_argument("--steps", type=_positive_int, default=None, help=f"optimizer steps (default {defaults.steps})")
-    t.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size)
-    t.add_argument("--seq-len", type=_positive_int, default=defaults.seq_len)
-    t.add_argument("--lr", type=_positive_float, default=defaults.lr)
-    t.add_argument("--aux-weight", type=_nonneg_float, default=defaults.aux_weight)
-    t.add_argument("--weight-decay", type=_nonneg_float, default=defaults.weight_decay)
-    t.add_argument("--warmup-steps", type=_nonneg_int, default=defaults.warmup_steps)
-    t.add_argument("--lr-decay", choices=("none", "cosine"), default=defaults.lr_decay)
-    t.add_argument("--d-model", type=_positive_int, default=defaults.d_model)
-    t.add_argument("--memory-slots", type=_positive_int, default=defaults.memory_slots)
-    t.add_argument("--window", type=_positive_int, default=defaults.window)
     t.add_argument("--seed", type=_nonneg_int, default=defaults.seed)
-    t.add_argument("--device", default=defaults.device, help="auto, cpu, cuda, cuda:N or mps")
-    t.add_argument("--eval-every", type=_nonneg_int, default=defaults.eval_every)
-    t.add_argument("--eval-batches", type=_positive_int, default=defaults.eval_batches)
-    t.add_argument("--checkpoint-every", type=_nonneg_int, default=defaults.checkpoint_every)
+    _add_training_flags(t, defaults)
     t.add_argument("--output-dir", default="runs", help="where run directories go (default runs/)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run (--steps may extend it)")
     t.add_argument("--run-dir", help=argparse.SUPPRESS)  # used by launch_detached: config.json is already there
     t.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    w = sub.add_parser("sweep", help="train a models x tasks x seeds grid, N processes at a time, then evaluate")
+    w.add_argument("--models", default="all", help="all or a comma list of model names")
+    w.add_argument("--tasks", default="all", help="all or a comma list of task names")
+    w.add_argument("--seeds", default="42,43,44", help="comma list of seeds")
+    w.add_argument("--jobs", type=_positive_int, default=1, help="runs trained at once (separate processes)")
+    w.add_argument("--name", help="sweep folder name under --output-dir (default sweep-<time>); reuse it to resume")
+    w.add_argument("--output-dir", default="runs")
+    w.add_argument("--retry-failed", action="store_true", help="rerun cells whose run failed")
+    w.add_argument("--eval-batches-final", type=_positive_int, default=5, help="batches of 32 per task in the final evaluation")
+    _add_training_flags(w, defaults)
 
     e = sub.add_parser("eval", help="evaluate a checkpoint (or a fresh model) on tasks")
     e.add_argument("--checkpoint", help="checkpoint.pt or its run directory (default: a fresh model)")
@@ -137,11 +153,11 @@ def _check_seq_len(seq_len: int, task: str | None = None, max_seq_len: int = 512
         raise UsageError(f"--seq-len {seq_len} is too long: evaluation needs {longest} > max_seq_len {max_seq_len}")
 
 
-def _train_config(args: argparse.Namespace) -> TrainConfig:
+def _train_config(args: argparse.Namespace, **fixed: Any) -> TrainConfig:
     defaults = TrainConfig()
     return TrainConfig(
-        model=args.model,
-        task=args.task,
+        model=fixed.get("model", getattr(args, "model", defaults.model)),
+        task=fixed.get("task", getattr(args, "task", defaults.task)),
         suite=args.suite,
         steps=args.steps if args.steps is not None else defaults.steps,
         batch_size=args.batch_size,
@@ -154,7 +170,7 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
         d_model=args.d_model,
         memory_slots=args.memory_slots,
         window=args.window,
-        seed=args.seed,
+        seed=fixed.get("seed", getattr(args, "seed", defaults.seed)),
         device=args.device,
         eval_every=args.eval_every,
         eval_batches=args.eval_batches,
@@ -267,6 +283,42 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _names(spec: str, choices: Sequence[str], what: str) -> list[str]:
+    names = list(choices) if spec.strip() == "all" else [s.strip() for s in spec.split(",") if s.strip()]
+    for name in names:
+        if name not in choices:
+            raise UsageError(f"unknown {what} '{name}' (choose from all, {', '.join(choices)})")
+    if not names:
+        raise UsageError(f"no {what}s given")
+    return names
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .device import resolve_device
+    from .sweep import create_sweep, default_eval_settings, run_sweep
+
+    models = _names(args.models, MODEL_NAMES, "model")
+    tasks = _names(args.tasks, TASK_NAMES, "task")
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        raise UsageError(f"--seeds must be a comma list of integers, got {args.seeds!r}") from None
+    if not seeds or any(s < 0 for s in seeds):
+        raise UsageError(f"--seeds must be non-negative integers, got {args.seeds!r}")
+    base = _train_config(args, model=models[0], task=tasks[0], seed=seeds[0])
+    resolve_device(base.device)
+    settings = {**default_eval_settings(base), "batches": args.eval_batches_final}
+    try:
+        folder = create_sweep(args.output_dir, base, models, tasks, seeds, args.name, settings)
+    except (ValueError, ConfigError) as exc:
+        raise UsageError(str(exc)) from None
+    print(f"sweep {folder}: {len(models) * len(tasks) * len(seeds)} runs, {args.jobs} at a time", flush=True)
+    counts = run_sweep(folder, jobs=args.jobs, report=lambda line: print(line, flush=True), retry_failed=args.retry_failed)
+    print(" ".join(f"{k} {v}" for k, v in counts.items()))
+    done = counts.get("evaluated", 0) == counts["total"]
+    return 0 if done else 1
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     from .export import export_all, rows_from_eval_runs
 
@@ -285,7 +337,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "plot": cmd_plot, "demo": cmd_demo}
+COMMANDS = {"train": cmd_train, "sweep": cmd_sweep, "eval": cmd_eval, "plot": cmd_plot, "demo": cmd_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -295,8 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        if getattr(args, "seq_len", None) is not None and args.command in ("train", "demo"):
-            _check_seq_len(args.seq_len, args.task if args.command == "train" else None)
+        if getattr(args, "seq_len", None) is not None and args.command in ("train", "demo", "sweep"):
+            _check_seq_len(args.seq_len, getattr(args, "task", None) if args.command == "train" else None)
         return COMMANDS[args.command](args)
     except (UsageError, CheckpointError, DeviceError, ConfigError) as exc:
         print(f"forgetnet: error: {exc}", file=sys.stderr)

@@ -1,0 +1,270 @@
+"""Sweeps: a models x tasks x seeds grid of ordinary run directories, N processes at a time, resumable."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from . import runs
+from .config import TrainConfig
+
+MANIFEST = "sweep.json"
+EVALUATION_FILE = "evaluation.json"  # per-run results of the post-training evaluation
+
+
+@dataclass(frozen=True)
+class SweepCell:
+    """One point of the grid and the run directory that holds it."""
+
+    model: str
+    task: str
+    seed: int
+    run: str  # directory name inside the sweep folder
+
+    @staticmethod
+    def name_for(model: str, task: str, seed: int) -> str:
+        return f"{model}-{task}-s{seed}"
+
+
+def create_sweep(
+    root: str | Path,
+    base: TrainConfig,
+    models: Iterable[str],
+    tasks: Iterable[str],
+    seeds: Iterable[int],
+    name: str | None = None,
+    eval_settings: dict[str, Any] | None = None,
+) -> Path:
+    """Write (or reopen) runs/<name>/sweep.json and each cell's config.json; return the sweep folder.
+
+    Re-creating a sweep with the same name and grid is a no-op, so a crashed
+    or interrupted sweep is simply run again. A different grid under an
+    existing name is refused.
+    """
+    cells = [SweepCell(m, t, int(s), SweepCell.name_for(m, t, int(s))) for m, t, s in itertools.product(models, tasks, seeds)]
+    if not cells:
+        raise ValueError("the sweep grid is empty (give at least one model, task and seed)")
+    configs = {c.run: base.replace(model=c.model, task=c.task, seed=c.seed) for c in cells}
+    for config in configs.values():
+        config.check()
+    folder = Path(root) / (name or f"sweep-{datetime.now():%Y%m%d-%H%M%S}")
+    manifest = {
+        "kind": "sweep",
+        "name": folder.name,
+        "base_config": base.to_dict(),
+        "models": list(dict.fromkeys(c.model for c in cells)),
+        "tasks": list(dict.fromkeys(c.task for c in cells)),
+        "seeds": list(dict.fromkeys(c.seed for c in cells)),
+        "cells": [c.__dict__ for c in cells],
+        "eval": eval_settings or default_eval_settings(base),
+    }
+    existing = runs.read_json(folder / MANIFEST)
+    if existing is not None:
+        same = existing.get("cells") == manifest["cells"] and existing.get("base_config") == manifest["base_config"]
+        if not same:
+            raise ValueError(f"sweep {folder} exists with a different grid or base config; choose another --name")
+        manifest = existing
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest["created"] = time.time()
+        runs.write_json_atomic(folder / MANIFEST, manifest)
+    for cell in cells:
+        run_dir = folder / cell.run
+        run_dir.mkdir(exist_ok=True)
+        if not (run_dir / runs.CONFIG_FILE).exists():
+            runs.write_json_atomic(run_dir / runs.CONFIG_FILE, {**configs[cell.run].to_dict(), "sweep": folder.name})
+    return folder
+
+
+def default_eval_settings(base: TrainConfig) -> dict[str, Any]:
+    """Every task, the original's 5 batches of 32, at the training length, eval seed 123."""
+    from .config import TASK_NAMES
+
+    return {"tasks": list(TASK_NAMES), "suite": base.suite, "batches": 5, "batch_size": 32, "seq_len": base.seq_len, "seed": 123}
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    data = runs.read_json(Path(folder) / MANIFEST)
+    if data is None:
+        raise ValueError(f"not a sweep folder (no readable {MANIFEST}): {folder}")
+    return data
+
+
+def cell_state(run_dir: Path) -> str:
+    """pending (never started), evaluated, finished (not yet evaluated), or the run's own state."""
+    status = runs.read_status(run_dir)
+    if status is None:
+        return "pending"
+    state = runs.effective_state(status)
+    if state == "finished" and (run_dir / EVALUATION_FILE).exists():
+        return "evaluated"
+    return state
+
+
+def sweep_progress(folder: str | Path) -> dict[str, int]:
+    """Counts of cells by state, plus `total`."""
+    manifest = read_manifest(folder)
+    counts: dict[str, int] = {"total": len(manifest["cells"])}
+    for cell in manifest["cells"]:
+        state = cell_state(Path(folder) / cell["run"])
+        counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
+def evaluate_run(run_dir: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate a finished run's checkpoint on the sweep's tasks and write evaluation.json atomically."""
+    from .evaluate import evaluate_model, load_model
+
+    started = time.perf_counter()
+    model, data = load_model(run_dir / runs.CHECKPOINT_FILE, "cpu")
+    results = evaluate_model(
+        model,
+        settings["tasks"],
+        settings["suite"],
+        settings["batches"],
+        settings["batch_size"],
+        settings["seq_len"],
+        settings["seed"],
+        "cpu",
+    )
+    payload = {
+        "kind": "eval",
+        "model": data["config"]["model"],
+        "checkpoint": str(run_dir / runs.CHECKPOINT_FILE),
+        "checkpoint_step": data.get("step"),
+        "settings": settings,
+        "wall_time_seconds": time.perf_counter() - started,
+        "tasks": results,
+    }
+    runs.write_json_atomic(run_dir / EVALUATION_FILE, payload)
+    return payload
+
+
+Reporter = Callable[[str], None]
+
+
+def run_sweep(
+    folder: str | Path,
+    jobs: int = 1,
+    report: Reporter | None = None,
+    stop: threading.Event | None = None,
+    retry_failed: bool = False,
+) -> dict[str, int]:
+    """Train every unfinished cell, `jobs` processes at a time, then evaluate each finished run.
+
+    Evaluated cells are skipped, finished ones only evaluated; stopped and
+    stale ones resume from their checkpoint (or start over without one);
+    failed ones are skipped unless `retry_failed`. Setting
+    `stop` (or SIGINT/SIGTERM in the main thread) sends SIGTERM to the
+    children, which checkpoint and end `stopped`, so the next call picks up
+    where this one left off. Returns sweep_progress().
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    say = report or (lambda line: None)
+    stop = stop or threading.Event()
+    if jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {jobs}")
+    todo: list[Path] = []
+    for cell in manifest["cells"]:
+        run_dir = folder / cell["run"]
+        state = cell_state(run_dir)
+        if state == "evaluated":
+            continue
+        if state == "failed" and not retry_failed:
+            say(f"skip {cell['run']}: failed ({(runs.read_status(run_dir) or {}).get('error')}); --retry-failed reruns it")
+            continue
+        if state == "running":
+            say(f"skip {cell['run']}: running in another process")
+            continue
+        todo.append(run_dir)
+    active: dict[Path, subprocess.Popen] = {}
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        queue = list(todo)
+        while queue or active:
+            while queue and len(active) < jobs and not stop.is_set():
+                run_dir = queue.pop(0)
+                if cell_state(run_dir) == "finished":
+                    _evaluate_and_report(run_dir, manifest["eval"], say)
+                    continue
+                active[run_dir] = _start_cell(run_dir)
+                say(f"start {run_dir.name}")
+            for run_dir, proc in list(active.items()):
+                if proc.poll() is None:
+                    continue
+                del active[run_dir]
+                state = cell_state(run_dir)
+                say(f"{state} {run_dir.name}")
+                if state == "finished" and not stop.is_set():
+                    _evaluate_and_report(run_dir, manifest["eval"], say)
+            if stop.is_set():
+                for proc in active.values():
+                    if proc.poll() is None:
+                        proc.send_signal(signal.SIGTERM)
+                for proc in active.values():
+                    proc.wait()
+                for run_dir in list(active):
+                    say(f"{cell_state(run_dir)} {run_dir.name}")
+                active.clear()
+                break
+            time.sleep(0.2)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return sweep_progress(folder)
+
+
+def _evaluate_and_report(run_dir: Path, settings: dict[str, Any], say: Reporter) -> None:
+    try:
+        payload = evaluate_run(run_dir, settings)
+    except Exception as exc:  # noqa: BLE001 - a broken run must not end the sweep
+        say(f"eval failed {run_dir.name}: {exc}")
+        return
+    accs = ", ".join(f"{t} {r['accuracy']:.2f}" for t, r in payload["tasks"].items())
+    say(f"evaluated {run_dir.name}: {accs}")
+
+
+def _start_cell(run_dir: Path) -> subprocess.Popen:
+    has_checkpoint = (run_dir / runs.CHECKPOINT_FILE).exists()
+    args = ["train", "--resume" if has_checkpoint else "--run-dir", str(run_dir), "--quiet"]
+    log = open(run_dir / runs.OUTPUT_LOG, "ab")
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "forgetnet_core.cli", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")},
+        )
+    finally:
+        log.close()
+
+
+def sweep_rows(folder: str | Path) -> list[dict[str, Any]]:
+    """The evaluation results of every evaluated cell: {model, task (trained on), seed, run, tasks}."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    rows = []
+    for cell in manifest["cells"]:
+        data = runs.read_json(folder / cell["run"] / EVALUATION_FILE)
+        if data:
+            rows.append({**cell, "tasks": data["tasks"]})
+    return rows
+
+
+def manifest_json(folder: str | Path) -> str:
+    return json.dumps(read_manifest(folder), indent=2)

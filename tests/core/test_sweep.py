@@ -1,0 +1,104 @@
+"""Sweeps: the manifest, a tiny grid end to end, and resumption after an interrupted sweep."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from forgetnet_core import runs
+from forgetnet_core.config import TrainConfig
+from forgetnet_core.sweep import EVALUATION_FILE, MANIFEST, cell_state, create_sweep, run_sweep, sweep_progress, sweep_rows
+
+TINY = ["--batch-size", "2", "--seq-len", "16", "--d-model", "16", "--memory-slots", "4", "--eval-batches", "1",
+        "--eval-every", "0", "--device", "cpu", "--eval-batches-final", "1"]
+
+
+def sweep_cmd(tmp_path, *extra):
+    return [sys.executable, "-m", "forgetnet_core.cli", "sweep", "--output-dir", str(tmp_path), "--name", "grid", *TINY, *extra]
+
+
+def test_manifest_lists_the_grid_and_refuses_a_different_one(tmp_path):
+    base = TrainConfig(steps=3, seq_len=16, batch_size=2, d_model=16, memory_slots=4)
+    folder = create_sweep(tmp_path, base, ["forgetnet", "no_forget"], ["changing_facts"], [1, 2], name="s")
+    manifest = json.loads((folder / MANIFEST).read_text())
+    assert [c["run"] for c in manifest["cells"]] == [
+        "forgetnet-changing_facts-s1", "forgetnet-changing_facts-s2", "no_forget-changing_facts-s1", "no_forget-changing_facts-s2",
+    ]
+    config = json.loads((folder / "no_forget-changing_facts-s2" / "config.json").read_text())
+    assert config["model"] == "no_forget" and config["seed"] == 2 and config["steps"] == 3
+    assert create_sweep(tmp_path, base, ["forgetnet", "no_forget"], ["changing_facts"], [1, 2], name="s") == folder
+    with pytest.raises(ValueError, match="different grid"):
+        create_sweep(tmp_path, base, ["forgetnet"], ["changing_facts"], [1, 2], name="s")
+    assert sweep_progress(folder) == {"total": 4, "pending": 4}
+    assert {i.sweep for i in runs.list_runs(tmp_path)} == {"s"}
+
+
+def test_tiny_sweep_end_to_end(tmp_path):
+    proc = subprocess.run(sweep_cmd(tmp_path, "--models", "forgetnet,local_transformer", "--tasks", "changing_facts",
+                                    "--seeds", "1,2", "--steps", "3", "--jobs", "2"), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    folder = tmp_path / "grid"
+    assert sweep_progress(folder) == {"total": 4, "evaluated": 4}
+    rows = sweep_rows(folder)
+    assert len(rows) == 4 and all(set(r["tasks"]) == {"associative_lookup", "changing_facts", "needle_recall", "multi_hop", "length_extrapolation"} for r in rows)
+    assert all(r["tasks"]["changing_facts"]["examples"] == 32 for r in rows)
+    # a second run repeats nothing
+    stamps = {p: p.stat().st_mtime_ns for p in folder.glob(f"*/{EVALUATION_FILE}")}
+    again = subprocess.run(sweep_cmd(tmp_path, "--models", "forgetnet,local_transformer", "--tasks", "changing_facts",
+                                     "--seeds", "1,2", "--steps", "3", "--jobs", "2"), capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "start" not in again.stdout
+    assert stamps == {p: p.stat().st_mtime_ns for p in folder.glob(f"*/{EVALUATION_FILE}")}
+
+
+def test_interrupted_sweep_resumes_without_repeating_or_losing_work(tmp_path):
+    args = sweep_cmd(tmp_path, "--models", "forgetnet", "--tasks", "changing_facts,needle_recall", "--seeds", "1",
+                     "--steps", "100000", "--checkpoint-every", "0", "--jobs", "1")
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    folder = tmp_path / "grid"
+    first = folder / "forgetnet-changing_facts-s1"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        records = runs.read_metrics(first)[0] if first.exists() else []
+        if len(records) >= 3:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)  # Ctrl-C: children checkpoint and stop
+    out, _ = proc.communicate(timeout=90)
+    assert proc.returncode == 1, out
+    assert cell_state(first) == "stopped"
+    stopped_at = runs.read_status(first)["step"]
+    assert stopped_at >= 3
+    assert cell_state(folder / "forgetnet-needle_recall-s1") == "pending"
+
+    # shrink the remaining work: finish at a step just past where it stopped
+    for run_dir in folder.iterdir():
+        if run_dir.is_dir():
+            config = json.loads((run_dir / "config.json").read_text())
+            config["steps"] = stopped_at + 2 if run_dir == first else 2
+            (run_dir / "config.json").write_text(json.dumps(config))
+    manifest = json.loads((folder / MANIFEST).read_text())
+    counts = run_sweep(folder, jobs=2)
+    assert counts == {"total": 2, "evaluated": 2}, counts
+    steps = [r["step"] for r in runs.read_metrics(first)[0] if r["kind"] == "train"]
+    assert steps == list(range(1, stopped_at + 3))  # nothing repeated, nothing lost
+    assert manifest == json.loads((folder / MANIFEST).read_text())
+
+
+def test_stale_cells_resume_and_failed_cells_are_skipped(tmp_path):
+    base = TrainConfig(steps=2, seq_len=16, batch_size=2, d_model=16, memory_slots=4, eval_batches=1, eval_every=0)
+    folder = create_sweep(tmp_path, base, ["forgetnet"], ["changing_facts", "multi_hop"], [0], name="s",
+                          eval_settings={"tasks": ["changing_facts"], "suite": "v2", "batches": 1, "batch_size": 4, "seq_len": 16, "seed": 123})
+    dead = folder / "forgetnet-changing_facts-s0"
+    runs.write_status(dead, state="running", pid=2**22 + 12345, step=1)  # its process died without a word
+    failed = folder / "forgetnet-multi_hop-s0"
+    runs.write_status(failed, state="failed", pid=os.getpid(), step=0, error="boom")
+    lines = []
+    counts = run_sweep(folder, jobs=1, report=lines.append)
+    assert counts == {"total": 2, "evaluated": 1, "failed": 1}
+    assert any("skip forgetnet-multi_hop-s0: failed (boom)" in l for l in lines)
+    assert run_sweep(folder, jobs=1, retry_failed=True) == {"total": 2, "evaluated": 2}
