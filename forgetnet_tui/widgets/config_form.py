@@ -1,0 +1,218 @@
+"""The training-config form: one row per TrainConfig field, validated on every keystroke, Launch only when valid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Input, Label, Select, Static
+
+from forgetnet_core.config import (
+    DEVICE_NAMES,
+    MODEL_NAMES,
+    SUITE_NAMES,
+    TASK_NAMES,
+    TrainConfig,
+    field_names,
+    parse_field,
+)
+
+
+@dataclass(frozen=True)
+class FormField:
+    """How one TrainConfig field appears in the form."""
+
+    name: str
+    label: str
+    help: str
+    choices: tuple[str, ...] | None = None
+
+
+# Order is the order of the form; every TrainConfig field appears (a test checks).
+FIELDS: tuple[FormField, ...] = (
+    FormField("model", "model", "architecture: ForgetNet, its ablations, or a transformer baseline", MODEL_NAMES),
+    FormField("task", "task", "the synthetic task trained on", TASK_NAMES),
+    FormField("suite", "suite", "v1 reproduces the original's leaky generator, v2 fixes it", SUITE_NAMES),
+    FormField("steps", "steps", "optimizer steps; each sees a fresh batch"),
+    FormField("batch_size", "batch size", "examples per step"),
+    FormField("seq_len", "seq len", "tokens per training example (>= 14, <= max seq len)"),
+    FormField("lr", "lr", "AdamW learning rate"),
+    FormField("aux_weight", "aux weight", "weight of the next-token loss that trains the surprise head"),
+    FormField("weight_decay", "weight decay", "AdamW weight decay"),
+    FormField("grad_clip", "grad clip", "global gradient-norm clip"),
+    FormField("warmup_steps", "warmup steps", "linear learning-rate warmup; 0 = none"),
+    FormField("lr_decay", "lr decay", "none, or cosine decay to 10% after warmup", ("none", "cosine")),
+    FormField("d_model", "d_model", "hidden width of every model"),
+    FormField("memory_slots", "memory slots", "rows of the memory bank (memory models only)"),
+    FormField("window", "window", "local attention looks at t-window..t"),
+    FormField("max_seq_len", "max seq len", "size of the position table"),
+    FormField("seed", "seed", "seeds the weights, dropout and the training stream"),
+    FormField("device", "device", "auto picks cuda, then mps, then cpu", DEVICE_NAMES),
+    FormField("eval_every", "eval every", "held-out evaluation every N steps; 0 = only at the end"),
+    FormField("eval_batches", "eval batches", "held-out batches per evaluation"),
+    FormField("checkpoint_every", "checkpoint every", "checkpoint every N steps; 0 = only at the end"),
+    FormField("log_every", "log every", "one metrics line every N steps"),
+)
+FIELD_NAMES = tuple(f.name for f in FIELDS)
+assert set(FIELD_NAMES) == set(field_names()), "the form must cover every TrainConfig field"
+
+
+def check_form(values: dict[str, str]) -> tuple[TrainConfig | None, dict[str, str]]:
+    """Parse and validate raw form strings: (config or None, {field: one-line message})."""
+    parsed: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, text in values.items():
+        if not text.strip():
+            errors[name] = "required"
+            continue
+        try:
+            parsed[name] = parse_field(name, text)
+        except ValueError as exc:
+            message = str(exc)
+            errors[name] = message.split(": ", 1)[1] if message.startswith(f"{name}: ") else message
+    defaults = TrainConfig()
+    candidate = defaults.replace(**parsed)
+    for error in candidate.validate():
+        if error.field in parsed:  # a field that failed to parse keeps its parse message
+            errors.setdefault(error.field, error.message)
+    return (None if errors else candidate), errors
+
+
+class ConfigForm(VerticalScroll):
+    """Rows of label, field and (when invalid) the reason beside it; a Launch button enabled only when valid."""
+
+    DEFAULT_CSS = """
+    ConfigForm { height: 1fr; }
+    ConfigForm .field-row { height: 1; margin: 0 0 0 0; }
+    ConfigForm .field-label { width: 17; height: 1; color: $text-muted; }
+    ConfigForm .field-row.-invalid .field-label { color: $error; text-style: bold; }
+    ConfigForm .field-input { width: 1fr; height: 1; }
+    ConfigForm .field-error { display: none; color: $error; padding: 0 0 0 17; height: auto; }
+    ConfigForm .field-error.-shown { display: block; }
+    ConfigForm #launch-row { height: auto; margin: 1 0 0 0; }
+    ConfigForm #launch { width: auto; min-width: 12; }
+    ConfigForm #form-status { width: 1fr; padding: 1 0 0 1; color: $text-muted; }
+    """
+
+    class LaunchRequested(Message):
+        """Launch was pressed with a valid config."""
+
+        def __init__(self, config: TrainConfig) -> None:
+            super().__init__()
+            self.config = config
+
+    def __init__(self, config: TrainConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._initial = config or TrainConfig()
+        self.config: TrainConfig | None = self._initial
+        self.errors: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        initial = self._initial.to_dict()
+        for field in FIELDS:
+            with Horizontal(classes="field-row", id=f"row-{field.name}"):
+                yield Label(field.label, classes="field-label")
+                value = str(initial[field.name])
+                if field.choices is not None:
+                    widget = Select(
+                        [(c, c) for c in field.choices],
+                        value=value if value in field.choices else field.choices[0],
+                        allow_blank=False,
+                        compact=True,
+                        id=f"field-{field.name}",
+                        classes="field-input",
+                    )
+                else:
+                    widget = Input(value, compact=True, id=f"field-{field.name}", classes="field-input")
+                widget.tooltip = field.help
+                yield widget
+            yield Static("", classes="field-error", id=f"error-{field.name}", markup=False)
+        with Horizontal(id="launch-row"):
+            yield Button("Launch", id="launch", variant="success")
+            yield Static("", id="form-status")
+
+    def on_mount(self) -> None:
+        self.revalidate()
+
+    # ------------------------------------------------------------------ values
+
+    def values(self) -> dict[str, str]:
+        """The raw text of every field."""
+        out: dict[str, str] = {}
+        for field in FIELDS:
+            widget = self.query_one(f"#field-{field.name}")
+            if isinstance(widget, Select):
+                out[field.name] = "" if widget.value is Select.BLANK else str(widget.value)
+            else:
+                out[field.name] = widget.value
+        return out
+
+    def set_value(self, name: str, value: Any) -> None:
+        widget = self.query_one(f"#field-{name}")
+        if isinstance(widget, Select):
+            widget.value = str(value)
+        else:
+            widget.value = str(value)
+        self.revalidate()
+
+    def load(self, config: TrainConfig) -> None:
+        """Fill every field from `config` (e.g. to launch a variant of an earlier run)."""
+        data = config.to_dict()
+        for field in FIELDS:
+            widget = self.query_one(f"#field-{field.name}")
+            value = str(data[field.name])
+            if isinstance(widget, Select):
+                if field.choices and value in field.choices:
+                    widget.value = value
+            else:
+                widget.value = value
+        self.revalidate()
+
+    # ------------------------------------------------------------------ validation
+
+    def revalidate(self) -> None:
+        self.config, self.errors = check_form(self.values())
+        for field in FIELDS:
+            message = self.errors.get(field.name)
+            row = self.query_one(f"#row-{field.name}")
+            error = self.query_one(f"#error-{field.name}", Static)
+            row.set_class(message is not None, "-invalid")
+            error.set_class(message is not None, "-shown")
+            error.update(f"↳ {message}" if message else "")
+        self.query_one("#launch", Button).disabled = self.config is None
+        status = self.query_one("#form-status", Static)
+        if self.config is None:
+            count = len(self.errors)
+            status.update(f"fix {count} field{'s' if count != 1 else ''} to launch")
+        else:
+            status.update("ready")
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _field_changed(self, event: Message) -> None:
+        event.stop()
+        self.revalidate()
+
+    @on(Input.Submitted)
+    def _field_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.screen.focus_next()
+
+    @on(Button.Pressed, "#launch")
+    def _launch_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.request_launch()
+
+    def request_launch(self) -> bool:
+        """Post LaunchRequested if the form is valid; False (and a notice) otherwise."""
+        self.revalidate()
+        if self.config is None:
+            first = next(iter(self.errors.items()))
+            self.notify(f"Cannot launch: {first[0]}: {first[1]}", severity="error")
+            return False
+        self.post_message(self.LaunchRequested(self.config))
+        return True

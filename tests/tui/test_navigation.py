@@ -1,0 +1,161 @@
+"""Screens on keys 1-4, key help, quitting, the command palette, main()'s options, and 80x24 rendering."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from textual.binding import Binding
+from textual.widgets import Input
+
+from forgetnet_tui.app import ForgetNetLab, build_parser
+from forgetnet_tui.screens.dialogs import HelpScreen
+from forgetnet_tui.screens.evaluate import EvaluateScreen
+from forgetnet_tui.screens.runs import RunsScreen
+from forgetnet_tui.screens.stepper import StepperScreen
+from forgetnet_tui.screens.train import TrainScreen
+from forgetnet_tui.widgets.charts import LineChart
+from forgetnet_tui.widgets.config_form import ConfigForm
+from forgetnet_tui.widgets.runs_table import RunsTable
+
+from .helpers import wait_for, write_run
+
+
+async def test_number_keys_switch_screens(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert isinstance(app.screen, RunsScreen)
+        for key, kind in (("2", TrainScreen), ("3", EvaluateScreen), ("4", StepperScreen), ("1", RunsScreen)):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, kind), key
+        # The same screen object comes back: its state (form, selection) survives switching.
+        runs = app.screen
+        await pilot.press("2", "1")
+        assert app.screen is runs
+
+
+async def test_digits_go_into_a_focused_text_field(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        steps = app.screen.query_one("#field-steps", Input)
+        steps.focus()
+        await pilot.press("end", "2", "q")
+        await pilot.pause()
+        assert isinstance(app.screen, RunsScreen) and app.is_running
+        assert steps.value == "5002q"
+        await pilot.press("escape", "2")  # escape leaves the field; then 2 switches screens
+        assert isinstance(app.screen, TrainScreen)
+
+
+async def test_question_mark_lists_the_keys_of_the_current_screen(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2", "question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        keys = {row[0] for row in app.screen.rows}
+        descriptions = " ".join(row[1] for row in app.screen.rows)
+        assert {"s", "g", "o", "x", "1", "2", "3", "4", "q"} <= keys
+        assert "Smooth" in descriptions and "Stop" in descriptions
+        await pilot.press("escape")
+        assert isinstance(app.screen, TrainScreen)
+        await pilot.press("1", "question_mark")
+        keys = {row[0] for row in app.screen.rows}
+        shown = {app.get_key_display(Binding(k, "")) for k in ("enter", "space", "x", "r", "d", "l", "escape")}
+        assert shown <= keys  # Stop/Resume are listed even with no run to act on
+
+
+async def test_q_quits(make_app):
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert not app.is_running
+
+
+async def test_palette_lists_screens_and_actions(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Screen: Runs", "Screen: Train", "Screen: Evaluate", "Screen: Stepper"} <= set(titles)
+        assert "Run: launch from the form" in titles and "Run: stop" in titles
+        await pilot.press("2")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Charts: toggle smoothing" in titles and "Charts: overlay runs" in titles
+        # Running a palette command does what it says.
+        command = next(c for c in app.get_system_commands(app.screen) if c.title == "Screen: Stepper")
+        command.callback()
+        await pilot.pause()
+        assert isinstance(app.screen, StepperScreen)
+
+
+@pytest.mark.parametrize("screen", ["runs", "train", "evaluate", "stepper"])
+async def test_every_screen_renders_at_80x24(make_app, runs_dir, screen):
+    write_run(runs_dir)
+    app = make_app(screen=screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.screen.id is None or True
+        if screen == "runs":
+            await wait_for(pilot, lambda: app.screen.query_one(RunsTable).row_count == 1, what="the run row")
+            assert app.screen.query_one(ConfigForm).region.height >= 5
+            assert app.screen.query_one(RunsTable).region.height >= 4
+        if screen == "train":
+            chart = app.screen.query_one("#chart-loss", LineChart)
+            await wait_for(pilot, lambda: app.screen.redraws > 0 and "┤" in str(chart.render()), what="a drawn chart")
+            assert chart.region.width >= 30 and chart.region.height >= 8
+        svg = app.export_screenshot()
+        assert "forgetnet-lab" in svg
+
+
+async def test_header_shows_the_device(make_app):
+    app = make_app(resolve_device=True)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await wait_for(pilot, lambda: app.device_label is not None, timeout=30, what="the device")
+        assert "CPU" in app.device_label or "cuda" in app.device_label.lower() or app.device_label
+        assert app.device_label.replace(" ", "&#160;") in app.export_screenshot()
+
+
+def test_main_options():
+    args = build_parser().parse_args(["--runs-dir", "x", "--screen", "stepper", "--checkpoint", "c.pt", "--task", "multi_hop", "--seed", "3", "--suite", "v1"])
+    assert (args.runs_dir, args.screen, args.checkpoint, args.task, args.seed, args.suite) == ("x", "stepper", "c.pt", "multi_hop", 3, "v1")
+    assert build_parser().parse_args([]).runs_dir == "runs"
+    with pytest.raises(ValueError):
+        ForgetNetLab(screen="nope")
+
+
+async def test_screens_3_and_4_are_built_with_their_documented_signatures(runs_dir, monkeypatch):
+    """The app depends only on EvaluateScreen(runs_dir) and StepperScreen(checkpoint, task, seed, suite)."""
+    from textual.screen import Screen
+
+    import forgetnet_tui.screens.evaluate as evaluate_module
+    import forgetnet_tui.screens.stepper as stepper_module
+    from forgetnet_tui.app import StepperOptions
+
+    made = {}
+
+    class FakeEvaluate(Screen):
+        def __init__(self, runs_dir):
+            super().__init__()
+            made["evaluate"] = runs_dir
+
+    class FakeStepper(Screen):
+        def __init__(self, checkpoint=None, task="changing_facts", seed=0, suite="v2"):
+            super().__init__()
+            made["stepper"] = (checkpoint, task, seed, suite)
+
+    monkeypatch.setattr(evaluate_module, "EvaluateScreen", FakeEvaluate)
+    monkeypatch.setattr(stepper_module, "StepperScreen", FakeStepper)
+    app = ForgetNetLab(runs_dir=runs_dir, screen="stepper", stepper=StepperOptions("c.pt", "multi_hop", 3, "v1"), resolve_device=False)
+    async with app.run_test() as pilot:
+        await pilot.press("3")
+        assert isinstance(app.screen, FakeEvaluate)
+    assert made == {"evaluate": runs_dir, "stepper": ("c.pt", "multi_hop", 3, "v1")}
+
+
+def test_importing_the_app_does_not_import_torch():
+    code = "import sys, forgetnet_tui.app, forgetnet_tui.screens.runs, forgetnet_tui.screens.train; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
