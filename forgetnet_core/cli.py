@@ -130,9 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="auto")
     e.add_argument("--output-dir", default="runs")
 
-    p = sub.add_parser("plot", help="figures and tables from runs/eval-*/metrics.json")
+    p = sub.add_parser("plot", help="figures and tables from runs/eval-*/metrics.json and the Evaluate screen's caches")
     p.add_argument("--runs", default="runs")
     p.add_argument("--output-dir", default="results")
+    p.add_argument("--formats", default="png,svg,csv,json,md", help="comma list of png, svg, pdf, csv, json, md")
+    p.add_argument("--group-seeds", action="store_true", help="one row per experiment: mean and t-interval across seeds")
 
     d = sub.add_parser("demo", help="one example, token by token: what the model read, wrote and erased")
     d.add_argument("--task", type=_choice(TASK_NAMES, "task"), default="changing_facts")
@@ -320,12 +322,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from .export import export_all, rows_from_eval_runs
+    from .export import FORMATS, export_all, rows_from_eval_runs
+    from .matrix import rows_from_caches
 
-    rows = rows_from_eval_runs(args.runs)
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise UsageError(f"unknown format '{(unknown or [''])[0]}' (choose from {', '.join(FORMATS)})")
+    # eval-*/metrics.json (forgetnet eval, the original's layout), then each run's eval_cache.json (the Evaluate screen).
+    rows = rows_from_eval_runs(args.runs) + rows_from_caches(args.runs, group_seeds=args.group_seeds)
     if not rows:
-        raise UsageError(f"no evaluation results under {args.runs} (run `forgetnet eval` first)")
-    for path in export_all(rows, args.output_dir):
+        raise UsageError(f"no evaluation results under {args.runs} (run `forgetnet eval` or evaluate on screen 3 first)")
+    for path in export_all(rows, args.output_dir, formats):
         print(path)
     return 0
 

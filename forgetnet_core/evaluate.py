@@ -75,10 +75,41 @@ def evaluate_batches(model: torch.nn.Module, batches: Iterable[Any], device: tor
     return result
 
 
-def eval_batches_for(task: str, suite: str, batches: int, batch_size: int, seq_len: int, seed: int) -> list[Any]:
-    """The evaluation set for one task: `batches` batches from the eval stream of `seed`."""
-    length = eval_seq_len(task, seq_len, suite)
-    return [make_batch(task, batch_seed(suite, "eval", seed, i), length, batch_size, suite) for i in range(batches)]
+def eval_length(task: str, seq_len: int, suite: str = "v2", extrapolation_len: int | None = None) -> int:
+    """Sequence length a task is scored at: `extrapolation_len` (default 3 x seq_len) for length_extrapolation."""
+    if task == "length_extrapolation" and extrapolation_len is not None:
+        eval_seq_len(task, seq_len, suite)  # same unknown-task/suite errors as the default path
+        return int(extrapolation_len)
+    return eval_seq_len(task, seq_len, suite)
+
+
+def batch_sizes(examples: int, batch_size: int) -> list[int]:
+    """Split `examples` into batches of `batch_size`, the last one smaller: 160, 32 -> [32] * 5; 50, 32 -> [32, 18]."""
+    if examples <= 0 or batch_size <= 0:
+        raise ValueError(f"examples and batch_size must be positive, got {examples} and {batch_size}")
+    full, rest = divmod(examples, batch_size)
+    return [batch_size] * full + ([rest] if rest else [])
+
+
+def eval_batches_for(
+    task: str,
+    suite: str,
+    batches: int,
+    batch_size: int,
+    seq_len: int,
+    seed: int,
+    extrapolation_len: int | None = None,
+    examples: int | None = None,
+) -> list[Any]:
+    """The evaluation set for one task: batch i is drawn from the eval stream of `seed` at index i.
+
+    `examples`, when given, replaces `batches` x `batch_size` (the last batch
+    holds the remainder), so 160 examples in batches of 32 are exactly the
+    original's 5 batches of 32.
+    """
+    length = eval_length(task, seq_len, suite, extrapolation_len)
+    sizes = batch_sizes(examples, batch_size) if examples is not None else [batch_size] * batches
+    return [make_batch(task, batch_seed(suite, "eval", seed, i), length, size, suite) for i, size in enumerate(sizes)]
 
 
 def resolve_tasks(spec: str | Iterable[str]) -> list[str]:
@@ -120,27 +151,55 @@ def evaluate_model(
     device: torch.device | str = "cpu",
     stop: threading.Event | None = None,
     on_progress: ProgressCallback | None = None,
+    *,
+    extrapolation_len: int | None = None,
+    examples: int | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Evaluate one model on each task; {task: result}. Raises EvaluationCancelled when `stop` is set."""
+    """Evaluate one model on each task; {task: result}.
+
+    `on_progress(done, total)` counts batches over all tasks (so a progress bar
+    moves within a task). `stop` is checked before every batch; when it is set
+    the evaluation raises EvaluationCancelled and returns nothing partial.
+    `extrapolation_len` overrides the 3 x seq_len length of
+    length_extrapolation; `examples` overrides `batches` x `batch_size`.
+    A length longer than the model's max_seq_len is a ValueError up front.
+    """
     tasks = list(tasks)
+    lengths = {task: eval_length(task, seq_len, suite, extrapolation_len) for task in tasks}
+    limit = getattr(getattr(model, "config", None), "max_seq_len", None)
+    for task, length in lengths.items():
+        if limit is not None and length > limit:
+            raise ValueError(f"{task} is evaluated at length {length}, beyond this model's max_seq_len {limit}")
+    sizes = batch_sizes(examples, batch_size) if examples is not None else [batch_size] * batches
+    total = len(sizes) * len(tasks)
     results: dict[str, dict[str, Any]] = {}
     params = parameter_count(model)
-    for done, task in enumerate(tasks):
+    done = 0
+
+    def ticking(data: list[Any]) -> Iterable[Any]:
+        nonlocal done
+        for batch in data:
+            if stop is not None and stop.is_set():
+                raise EvaluationCancelled()
+            yield batch
+            done += 1
+            if on_progress is not None:
+                on_progress(done, total)
+
+    for task in tasks:
         if stop is not None and stop.is_set():
             raise EvaluationCancelled()
         started = time.perf_counter()
-        data = eval_batches_for(task, suite, batches, batch_size, seq_len, seed)
-        result = evaluate_batches(model, data, device)
+        data = eval_batches_for(task, suite, batches, batch_size, seq_len, seed, extrapolation_len, examples)
+        result = evaluate_batches(model, ticking(data), device)
         result.update(
-            seq_len=eval_seq_len(task, seq_len, suite),
+            seq_len=lengths[task],
             suite=suite,
             seed=seed,
             parameter_count=params,
             wall_time_seconds=time.perf_counter() - started,
         )
         results[task] = result
-        if on_progress is not None:
-            on_progress(done + 1, len(tasks))
     return results
 
 

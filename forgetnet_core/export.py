@@ -143,6 +143,8 @@ TABLE_FIELDS = [
     "accuracy",
     "ci_low",
     "ci_high",
+    "interval",
+    "n_seeds",
     "examples",
     "seq_len",
     "stale_rate",
@@ -153,20 +155,42 @@ TABLE_FIELDS = [
     "surprise",
     "checkpoint",
 ]
+# Per-task result keys copied into a table record as they are.
+_RESULT_FIELDS = (
+    "accuracy",
+    "ci_low",
+    "ci_high",
+    "examples",
+    "seq_len",
+    "stale_rate",
+    "parameter_count",
+    "wall_time_seconds",
+    "write_strength",
+    "write_frequency",
+    "surprise",
+)
 
 
 def table_records(rows: list[ResultRow]) -> list[dict[str, Any]]:
-    """One flat record per (row, task), with the TABLE_FIELDS columns."""
+    """One flat record per (row, task), with the TABLE_FIELDS columns.
+
+    `interval` says what the 95% interval is: "wilson" (binomial, over the
+    examples of one model) or "t" (Student t, across the seeds of a group,
+    `n_seeds` > 1).
+    """
     records = []
     for row in rows:
         for task in task_columns([row]):
             r = row.tasks[task]
-            rec = {"model": row.model, "label": row.label, "task": task, "checkpoint": row.checkpoint}
-            for key in TABLE_FIELDS[3:-1]:
+            rec: dict[str, Any] = {"model": row.model, "label": row.label, "task": task, "checkpoint": row.checkpoint}
+            for key in _RESULT_FIELDS:
                 rec[key] = r.get(key)
+            n_seeds = r.get("n_seeds") or row.extra.get("n_seeds") or 1
+            rec["n_seeds"] = n_seeds
+            rec["interval"] = r.get("interval") or ("t" if n_seeds > 1 else "wilson")
             if rec["parameter_count"] is None:
                 rec["parameter_count"] = row.parameter_count
-            records.append(rec)
+            records.append({k: rec.get(k) for k in TABLE_FIELDS})
     return records
 
 
@@ -180,13 +204,17 @@ def to_csv(rows: list[ResultRow]) -> str:
 
 
 def to_json(rows: list[ResultRow]) -> str:
+    """Everything per row: label, model, checkpoint, extras (seeds, settings) and the full per-task results."""
     return json.dumps(
-        {
-            "tasks": task_columns(rows),
-            "rows": [
-                {"label": r.label, "model": r.model, "checkpoint": r.checkpoint, "tasks": r.tasks} for r in rows
-            ],
-        },
+        runs._jsonable(
+            {
+                "tasks": task_columns(rows),
+                "rows": [
+                    {"label": r.label, "model": r.model, "checkpoint": r.checkpoint, "extra": r.extra, "tasks": r.tasks}
+                    for r in rows
+                ],
+            }
+        ),
         indent=2,
     )
 
@@ -200,19 +228,27 @@ def _fmt_acc(r: dict[str, Any] | None) -> str:
 
 
 def to_markdown(rows: list[ResultRow]) -> str:
-    """A Markdown table: one line per row, accuracy [95% interval] per task, stale rate and parameters."""
+    """A Markdown table: one line per row, accuracy [95% interval] per task, stale rate, parameters, eval time."""
     tasks = task_columns(rows)
-    head = ["model", *tasks, "stale rate (changing_facts)", "params"]
+    head = ["model", *tasks, "stale rate (changing_facts)", "params", "eval s"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for row in rows:
         cf = row.tasks.get("changing_facts") or {}
         stale = cf.get("stale_rate")
         params = row.parameter_count
-        cells = [row.label, *(_fmt_acc(row.tasks.get(t)) for t in tasks)]
+        wall = row.extra.get("wall_time_seconds")
+        if wall is None:
+            walls = [r.get("wall_time_seconds") for r in row.tasks.values() if isinstance(r.get("wall_time_seconds"), (int, float))]
+            wall = sum(walls) if walls else None
+        cells = [row.label.replace("|", "/"), *(_fmt_acc(row.tasks.get(t)) for t in tasks)]
         cells.append("-" if stale is None else f"{stale:.2f}")
         cells.append("-" if params is None else f"{params:,}")
+        cells.append("-" if wall is None else f"{wall:.1f}")
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    seeds = any((row.extra.get("n_seeds") or 1) > 1 for row in rows)
+    note = "Accuracy [95% interval]: Wilson over the held-out examples"
+    note += "; rows marked ×N seeds: mean and Student-t interval across seeds." if seeds else "."
+    return "\n".join(lines) + "\n\n" + note + "\n"
 
 
 def plot_data(rows: list[ResultRow]) -> dict[str, Any]:
@@ -234,21 +270,42 @@ def plot_data(rows: list[ResultRow]) -> dict[str, Any]:
     }
 
 
-def export_all(rows: list[ResultRow], output_dir: str | Path, formats: Iterable[str] = ("png", "svg", "csv", "json", "md")) -> list[Path]:
-    """Write the accuracy figure, the heatmap and the tables; return the paths written."""
+FORMATS = ("png", "svg", "pdf", "csv", "json", "md")
+
+
+def export_all(
+    rows: list[ResultRow],
+    output_dir: str | Path,
+    formats: Iterable[str] = ("png", "svg", "csv", "json", "md"),
+    subtitle: str | None = None,
+) -> list[Path]:
+    """Write the accuracy figure, the heatmap and the tables in `formats` (of FORMATS); return the paths written.
+
+    Figures: accuracy_by_task.<ext> (grouped bars with 95% interval whiskers)
+    and accuracy_heatmap.<ext>; tables: results.csv, results.json and the
+    original's plot_data.json, results.md. `subtitle` (e.g. the evaluation
+    settings) goes under the figure titles.
+    """
+    formats = list(formats)
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise ValueError(f"unknown export format(s) {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    formats = list(formats)
-    for ext in ("png", "svg", "pdf"):
-        if ext in formats:
-            written.append(save_figure(accuracy_figure(rows), out / f"accuracy_by_task.{ext}"))
-            written.append(save_figure(heatmap_figure(rows), out / f"accuracy_heatmap.{ext}"))
+    figure_exts = [ext for ext in ("png", "svg", "pdf") if ext in formats]
+    if figure_exts:
+        suffix = f"\n{subtitle}" if subtitle else ""
+        bars = accuracy_figure(rows, "Held-out accuracy by task" + suffix)
+        heat = heatmap_figure(rows, "Held-out accuracy" + suffix)
+        for ext in figure_exts:
+            written.append(save_figure(bars, out / f"accuracy_by_task.{ext}"))
+            written.append(save_figure(heat, out / f"accuracy_heatmap.{ext}"))
     if "csv" in formats:
         (out / "results.csv").write_text(to_csv(rows))
         written.append(out / "results.csv")
     if "json" in formats:
-        (out / "plot_data.json").write_text(json.dumps(plot_data(rows), indent=2))
+        (out / "plot_data.json").write_text(json.dumps(runs._jsonable(plot_data(rows)), indent=2))
         (out / "results.json").write_text(to_json(rows))
         written += [out / "plot_data.json", out / "results.json"]
     if "md" in formats:

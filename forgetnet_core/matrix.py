@@ -1,0 +1,752 @@
+"""The evaluation matrix, headless: settings, the per-run result cache, row evaluation, seed grouping and sorting.
+
+One row per checkpoint (a run directory) or fresh untrained model; one
+column per task. Results for a checkpoint are cached in its run directory
+(`eval_cache.json`) keyed by the checkpoint's fingerprint (size, mtime,
+SHA-256) and the evaluation settings, and reused until either changes.
+Runs whose configs differ only in seed are grouped into one row holding
+the mean across seeds and a 95% t-interval.
+
+Nothing here imports torch at module level: the TUI builds rows, validates
+settings and reads caches on its UI thread; only `evaluate_row` needs torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from . import runs
+from .config import MIN_SEQ_LEN, MODEL_NAMES, SUITE_NAMES, TASK_NAMES, FieldError
+
+CACHE_FILE = "eval_cache.json"
+CACHE_VERSION = 1
+DEFAULT_EVAL_SEED = 123  # the original's evaluation seed (same as evaluate.DEFAULT_EVAL_SEED)
+DEFAULT_MAX_SEQ_LEN = 512  # ModelConfig.max_seq_len; settings are checked against it up front
+EXTRAPOLATION_FACTOR = 3  # tasks.EXTRAPOLATION_FACTOR: length_extrapolation runs at 3 x seq_len by default
+MAX_EXAMPLES = 100_000  # a guard against a typo such as 1600000 freezing the machine
+
+# Train-config fields that do not change what a run learns (or only its seed does): runs that
+# differ only in these are the same experiment, grouped into one row across seeds.
+NOT_THE_EXPERIMENT = frozenset(
+    {"seed", "device", "eval_every", "eval_batches", "checkpoint_every", "log_every", "sweep", "sweep_cell"}
+)
+
+# Columns besides the tasks, in display order (the task columns sit between label/status and these).
+EXTRA_COLUMNS = ("stale", "params", "time")
+SORTABLE = ("label", *TASK_NAMES, *EXTRA_COLUMNS)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """What a result depends on besides the checkpoint; two results with equal settings are comparable."""
+
+    suite: str = "v2"  # task generators: v2 (leak-free, default) or v1 (the original's)
+    examples: int = 160  # held-out examples per task (160 = the original's 5 batches of 32; +-0.08 at p=0.5)
+    seq_len: int = 64  # length of every task but length_extrapolation
+    extrapolation_len: int | None = None  # length_extrapolation's length; None = 3 x seq_len (192 for 64)
+    seed: int = DEFAULT_EVAL_SEED  # seeds the eval stream (v2); v1 always uses the original's 123 + i
+    tasks: tuple[str, ...] = TASK_NAMES  # the columns
+    batch_size: int = 32  # examples per forward pass; changes speed, not results
+
+    @property
+    def extrapolation_length(self) -> int:
+        return self.extrapolation_len if self.extrapolation_len is not None else EXTRAPOLATION_FACTOR * self.seq_len
+
+    def length_of(self, task: str) -> int:
+        return self.extrapolation_length if task == "length_extrapolation" else self.seq_len
+
+    def validate(self, max_seq_len: int = DEFAULT_MAX_SEQ_LEN) -> list[FieldError]:
+        """Every problem, as FieldError(field, one-line message); empty when the settings are usable."""
+        errors: list[FieldError] = []
+        if self.suite not in SUITE_NAMES:
+            errors.append(FieldError("suite", f"unknown suite '{self.suite}' (choose from {', '.join(SUITE_NAMES)})"))
+        if not _is_int(self.examples) or self.examples < 1:
+            errors.append(FieldError("examples", f"must be a positive integer, got {self.examples!r}"))
+        elif self.examples > MAX_EXAMPLES:
+            errors.append(FieldError("examples", f"at most {MAX_EXAMPLES:,} per task, got {self.examples:,}"))
+        if not _is_int(self.seq_len):
+            errors.append(FieldError("seq_len", f"must be an integer, got {self.seq_len!r}"))
+        elif self.seq_len < MIN_SEQ_LEN:
+            errors.append(FieldError("seq_len", f"must be at least {MIN_SEQ_LEN}, got {self.seq_len}"))
+        elif self.seq_len > max_seq_len:
+            errors.append(FieldError("seq_len", f"exceeds max_seq_len {max_seq_len}"))
+        if self.extrapolation_len is not None:
+            if not _is_int(self.extrapolation_len):
+                errors.append(FieldError("extrapolation_len", f"must be an integer, got {self.extrapolation_len!r}"))
+            elif self.extrapolation_len < MIN_SEQ_LEN:
+                errors.append(FieldError("extrapolation_len", f"must be at least {MIN_SEQ_LEN}, got {self.extrapolation_len}"))
+            elif self.extrapolation_len > max_seq_len:
+                errors.append(FieldError("extrapolation_len", f"exceeds max_seq_len {max_seq_len}"))
+        elif _is_int(self.seq_len) and "length_extrapolation" in self.tasks and self.extrapolation_length > max_seq_len:
+            errors.append(
+                FieldError("extrapolation_len", f"3 x seq_len = {self.extrapolation_length} exceeds max_seq_len {max_seq_len}; set a length")
+            )
+        if not _is_int(self.seed) or self.seed < 0:
+            errors.append(FieldError("seed", f"must be a non-negative integer, got {self.seed!r}"))
+        if not _is_int(self.batch_size) or self.batch_size < 1:
+            errors.append(FieldError("batch_size", f"must be a positive integer, got {self.batch_size!r}"))
+        unknown = [t for t in self.tasks if t not in TASK_NAMES]
+        if unknown or not self.tasks:
+            errors.append(FieldError("tasks", f"unknown task(s) {', '.join(unknown)}" if unknown else "choose at least one task"))
+        return errors
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "suite": self.suite,
+            "examples": self.examples,
+            "seq_len": self.seq_len,
+            "extrapolation_len": self.extrapolation_length,
+            "seed": self.seed,
+            "tasks": list(self.tasks),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "EvalSettings":
+        seq_len = int(data.get("seq_len", 64))
+        extrap = data.get("extrapolation_len")
+        return cls(
+            suite=str(data.get("suite", "v2")),
+            examples=int(data.get("examples", 160)),
+            seq_len=seq_len,
+            extrapolation_len=None if extrap in (None, EXTRAPOLATION_FACTOR * seq_len) else int(extrap),
+            seed=int(data.get("seed", DEFAULT_EVAL_SEED)),
+            tasks=tuple(data.get("tasks", TASK_NAMES)),
+        )
+
+    def cache_key(self) -> str:
+        """A stable string for the cache: batch_size is left out (it does not change the numbers)."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    def describe(self) -> str:
+        """One line for titles: 'v2 · 160 examples/task · len 64, extrapolation 192 · seed 123'."""
+        seed = "seeds 123+i (v1)" if self.suite == "v1" else f"seed {self.seed}"
+        return f"{self.suite} · {self.examples} examples/task · len {self.seq_len}, extrapolation {self.extrapolation_length} · {seed}"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+SETTING_FIELDS = ("suite", "examples", "seq_len", "extrapolation_len", "seed")
+
+
+def parse_settings(texts: dict[str, str], base: EvalSettings | None = None) -> tuple[EvalSettings | None, dict[str, str]]:
+    """Settings from form strings (SETTING_FIELDS); (settings or None, {field: message}).
+
+    A blank extrapolation length means 3 x seq_len; every other field must
+    parse. Messages are one line each, for showing beside the field.
+    """
+    base = base or EvalSettings()
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name in SETTING_FIELDS:
+        if name not in texts:
+            continue
+        text = texts[name].strip()
+        if name == "suite":
+            values[name] = text
+        elif name == "extrapolation_len" and text == "":
+            values[name] = None
+        else:
+            try:
+                values[name] = int(text.replace("_", "").replace(",", ""))
+            except ValueError:
+                errors[name] = f"expected a whole number, got {text!r}" if text else "required"
+    merged = {
+        "suite": base.suite,
+        "examples": base.examples,
+        "seq_len": base.seq_len,
+        "extrapolation_len": base.extrapolation_len,
+        "seed": base.seed,
+        **values,
+    }
+    for name in errors:
+        merged[name] = getattr(base, name)
+    settings = EvalSettings(tasks=base.tasks, batch_size=base.batch_size, **merged)
+    for error in settings.validate():
+        if error.field in texts and error.field not in errors:
+            errors[error.field] = error.message
+        elif error.field not in texts:
+            errors.setdefault(error.field, error.message)
+    return (None if errors else settings), errors
+
+
+# --------------------------------------------------------------------------- rows
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """What a row evaluates: a run's checkpoint, or a fresh untrained model of a registry name."""
+
+    key: str  # unique id: the run directory, or fresh:<model>:<seed>
+    label: str  # shown in the table and the figures
+    model: str  # registry name
+    run_dir: Path | None = None  # checkpoint rows: the run directory holding checkpoint.pt
+    seed: int | None = None  # the training seed (checkpoint) or the init seed (fresh)
+    config: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)  # the run's config.json
+
+    @property
+    def fresh(self) -> bool:
+        return self.run_dir is None
+
+    @property
+    def checkpoint(self) -> Path | None:
+        return None if self.run_dir is None else self.run_dir / runs.CHECKPOINT_FILE
+
+    @classmethod
+    def for_run(cls, run_dir: str | Path, config: dict[str, Any] | None = None) -> "RowSpec":
+        run_dir = Path(run_dir)
+        config = config if config is not None else (runs.read_json(run_dir / runs.CONFIG_FILE) or {})
+        seed = config.get("seed")
+        return cls(
+            key=str(run_dir),
+            label=f"{config.get('model', '?')} · {config.get('task', '?')} · s{seed if _is_int(seed) else '?'}",
+            model=str(config.get("model", "?")),
+            run_dir=run_dir,
+            seed=seed if _is_int(seed) else None,
+            config=dict(config),
+        )
+
+    @classmethod
+    def for_fresh(cls, model: str, seed: int = 0) -> "RowSpec":
+        if model not in MODEL_NAMES:
+            raise ValueError(f"unknown model '{model}' (choose from {', '.join(MODEL_NAMES)})")
+        return cls(key=f"fresh:{model}:{seed}", label=f"{model} (fresh, seed {seed})", model=model, seed=seed)
+
+    def group_key(self) -> str:
+        """Rows with equal group keys are the same experiment up to the seed."""
+        if self.fresh:
+            return f"fresh:{self.model}"
+        if not self.config:
+            return f"run:{self.key}"  # nothing to compare: a group of its own
+        same = {k: v for k, v in self.config.items() if k not in NOT_THE_EXPERIMENT}
+        return "config:" + json.dumps(same, sort_keys=True, default=str)
+
+
+def checkpoint_rows(runs_dir: str | Path) -> list[RowSpec]:
+    """A row for every run under `runs_dir` that has a checkpoint, newest first."""
+    specs = []
+    for info in runs.list_runs(runs_dir):
+        if (info.path / runs.CHECKPOINT_FILE).exists():
+            specs.append(RowSpec.for_run(info.path, info.config))
+    return specs
+
+
+@dataclass
+class RowResult:
+    """One row's results under one EvalSettings, or the error that stopped it."""
+
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)  # task -> evaluate_model() result
+    parameter_count: int | None = None
+    wall_time_seconds: float | None = None  # evaluation time, all tasks
+    settings: dict[str, Any] = field(default_factory=dict)
+    evaluated_at: float | None = None  # unix seconds
+    checkpoint_step: int | None = None
+    cached: bool = False  # read from eval_cache.json rather than computed now
+    error: str | None = None  # one line; when set, `tasks` is empty
+    n_seeds: int = 1  # > 1 for a group's aggregate
+    device: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and bool(self.tasks)
+
+    def stale_rate(self) -> float | None:
+        value = (self.tasks.get("changing_facts") or {}).get("stale_rate")
+        return None if value is None else float(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tasks": self.tasks,
+            "parameter_count": self.parameter_count,
+            "wall_time_seconds": self.wall_time_seconds,
+            "settings": self.settings,
+            "evaluated_at": self.evaluated_at,
+            "checkpoint_step": self.checkpoint_step,
+            "device": self.device,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], cached: bool = False) -> "RowResult":
+        return cls(
+            tasks={t: r for t, r in (data.get("tasks") or {}).items() if isinstance(r, dict)},
+            parameter_count=data.get("parameter_count"),
+            wall_time_seconds=data.get("wall_time_seconds"),
+            settings=data.get("settings") or {},
+            evaluated_at=data.get("evaluated_at"),
+            checkpoint_step=data.get("checkpoint_step"),
+            device=data.get("device"),
+            cached=cached,
+        )
+
+
+# --------------------------------------------------------------------------- the cache
+
+
+def checkpoint_fingerprint(path: str | Path, digest: bool = True) -> dict[str, Any]:
+    """{size, mtime_ns, sha256}: what a cached result is valid for. OSError if the file is missing."""
+    path = Path(path)
+    st = path.stat()
+    fp: dict[str, Any] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    if digest:
+        sha = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                sha.update(chunk)
+        fp["sha256"] = sha.hexdigest()
+    return fp
+
+
+def _same_checkpoint(cached: dict[str, Any], path: Path) -> bool:
+    """Size and mtime equal: trust it. Same size, other mtime (copied, touched): compare the hash."""
+    try:
+        now = checkpoint_fingerprint(path, digest=False)
+    except OSError:
+        return False
+    if cached.get("size") != now["size"]:
+        return False
+    if cached.get("mtime_ns") == now["mtime_ns"]:
+        return True
+    try:
+        return cached.get("sha256") == checkpoint_fingerprint(path)["sha256"]
+    except OSError:
+        return False
+
+
+def read_cache(run_dir: str | Path) -> dict[str, Any] | None:
+    data = runs.read_json(Path(run_dir) / CACHE_FILE)
+    if not data or data.get("version") != CACHE_VERSION or not isinstance(data.get("entries"), dict):
+        return None
+    return data
+
+
+def cached_result(run_dir: str | Path, settings: EvalSettings) -> RowResult | None:
+    """The cached result for these settings, if the checkpoint is the one it was computed from."""
+    run_dir = Path(run_dir)
+    data = read_cache(run_dir)
+    if data is None:
+        return None
+    entry = data["entries"].get(settings.cache_key())
+    if not isinstance(entry, dict):
+        return None
+    if not _same_checkpoint(data.get("checkpoint") or {}, run_dir / runs.CHECKPOINT_FILE):
+        return None
+    return RowResult.from_dict(entry, cached=True)
+
+
+def write_cache(run_dir: str | Path, settings: EvalSettings, result: RowResult, fingerprint: dict[str, Any]) -> None:
+    """Add one complete result to the run's cache (atomically); entries for another checkpoint are dropped."""
+    run_dir = Path(run_dir)
+    data = read_cache(run_dir)
+    if data is None or (data.get("checkpoint") or {}).get("sha256") != fingerprint.get("sha256"):
+        data = {"version": CACHE_VERSION, "entries": {}}
+    data["checkpoint"] = fingerprint
+    data["entries"][settings.cache_key()] = result.to_dict()
+    runs.write_json_atomic(run_dir / CACHE_FILE, data)
+
+
+def clear_cache(run_dir: str | Path) -> bool:
+    try:
+        (Path(run_dir) / CACHE_FILE).unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:300]
+
+
+def evaluate_row(
+    spec: RowSpec,
+    settings: EvalSettings,
+    device: Any = "cpu",
+    stop: threading.Event | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    use_cache: bool = True,
+    model_overrides: dict[str, Any] | None = None,
+) -> RowResult:
+    """Evaluate one row; a result, or a RowResult with `error` when the checkpoint or model cannot be used.
+
+    Checkpoint rows read and write `eval_cache.json` in their run directory
+    (`use_cache=False` re-evaluates and overwrites the entry). The cache is
+    written only after every task finished: EvaluationCancelled (from `stop`)
+    propagates and leaves the cache as it was. Fresh rows are never cached on
+    disk (`model_overrides` sizes them; default: the spec's ModelConfig).
+    """
+    from .evaluate import EvaluationCancelled, evaluate_model, fresh_model, load_model
+    from .models import parameter_count
+
+    if use_cache and spec.run_dir is not None:
+        hit = cached_result(spec.run_dir, settings)
+        if hit is not None:
+            return hit
+    fingerprint: dict[str, Any] | None = None
+    step = None
+    try:
+        if spec.run_dir is not None:
+            checkpoint = spec.run_dir / runs.CHECKPOINT_FILE
+            try:
+                fingerprint = checkpoint_fingerprint(checkpoint)
+            except OSError:
+                raise runs.CheckpointError(f"checkpoint not found: {checkpoint}") from None
+            model, data = load_model(checkpoint, device)
+            step = data.get("step")
+        else:
+            model = fresh_model(spec.model, spec.seed or 0, **(model_overrides or {})).to(device)
+        started = time.perf_counter()
+        tasks = evaluate_model(
+            model,
+            settings.tasks,
+            settings.suite,
+            batch_size=settings.batch_size,
+            seq_len=settings.seq_len,
+            seed=settings.seed,
+            device=device,
+            stop=stop,
+            on_progress=on_progress,
+            extrapolation_len=settings.extrapolation_length,
+            examples=settings.examples,
+        )
+        wall = time.perf_counter() - started
+    except EvaluationCancelled:
+        raise
+    except (runs.CheckpointError, ValueError, RuntimeError, OSError, KeyError, TypeError) as exc:
+        return RowResult(settings=settings.to_dict(), error=_one_line(exc), evaluated_at=time.time())
+    result = RowResult(
+        tasks=tasks,
+        parameter_count=parameter_count(model),
+        wall_time_seconds=wall,
+        settings=settings.to_dict(),
+        evaluated_at=time.time(),
+        checkpoint_step=step if _is_int(step) else None,
+        device=str(device),
+    )
+    if spec.run_dir is not None and fingerprint is not None:
+        # Only cache what was computed from the checkpoint as it still is (a training run may have rewritten it).
+        try:
+            unchanged = checkpoint_fingerprint(spec.run_dir / runs.CHECKPOINT_FILE, digest=False)
+        except OSError:
+            unchanged = {}
+        if unchanged.get("size") == fingerprint["size"] and unchanged.get("mtime_ns") == fingerprint["mtime_ns"]:
+            try:
+                write_cache(spec.run_dir, settings, result, fingerprint)
+            except OSError:
+                pass  # a read-only run directory: the result is still shown, just not kept
+    return result
+
+
+# --------------------------------------------------------------------------- seeds
+
+
+# Two-sided 95% critical values of Student's t for 1..30 degrees of freedom.
+_T975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)
+
+
+def t_critical(df: int) -> float:
+    """t_{0.975, df}: the table to 30, then a Cornish-Fisher expansion (error < 0.001)."""
+    if df < 1:
+        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
+    if df <= len(_T975):
+        return _T975[df - 1]
+    z = 1.959964
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df * df)
+
+
+def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
+    """(mean, low, high): the 95% t-interval of the mean across seeds, clipped to [0, 1]; one value: its own."""
+    n = len(values)
+    if n == 0:
+        raise ValueError("no values")
+    mean = sum(values) / n
+    if n == 1:
+        return mean, mean, mean
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = t_critical(n - 1) * sd / math.sqrt(n)
+    return mean, max(0.0, mean - half), min(1.0, mean + half)
+
+
+def aggregate(results: Sequence[RowResult]) -> RowResult:
+    """One result from several seeds' results: per task the mean accuracy and its 95% t-interval across seeds.
+
+    Each task also keeps `seed_accuracies`, `n_seeds` and `interval: "t"`;
+    stale rate, loss and memory statistics are means; `examples` is the total;
+    parameter count is the first one's; wall time is the mean per seed.
+    """
+    good = [r for r in results if r.ok]
+    if not good:
+        errors = [r.error for r in results if r.error]
+        return RowResult(error=errors[0] if errors else "no results", n_seeds=len(results))
+    tasks: dict[str, dict[str, Any]] = {}
+    for task in [t for t in TASK_NAMES if any(t in r.tasks for r in good)] + sorted(
+        {t for r in good for t in r.tasks} - set(TASK_NAMES)
+    ):
+        rows = [r.tasks[task] for r in good if task in r.tasks and r.tasks[task].get("accuracy") is not None]
+        if not rows:
+            continue
+        accs = [float(r["accuracy"]) for r in rows]
+        mean, low, high = mean_interval(accs)
+        merged: dict[str, Any] = {
+            "accuracy": mean,
+            "ci_low": low,
+            "ci_high": high,
+            "interval": "t" if len(rows) > 1 else rows[0].get("interval", "wilson"),
+            "n_seeds": len(rows),
+            "seed_accuracies": accs,
+            "examples": sum(int(r.get("examples") or 0) for r in rows),
+            "seq_len": rows[0].get("seq_len"),
+            "suite": rows[0].get("suite"),
+            "seed": rows[0].get("seed"),
+        }
+        for key in ("stale_rate", "loss", "write_strength", "write_frequency", "surprise", "wall_time_seconds"):
+            values = [float(r[key]) for r in rows if isinstance(r.get(key), (int, float))]
+            merged[key] = sum(values) / len(values) if values else None
+        merged["parameter_count"] = rows[0].get("parameter_count")
+        tasks[task] = merged
+    walls = [r.wall_time_seconds for r in good if r.wall_time_seconds is not None]
+    return RowResult(
+        tasks=tasks,
+        parameter_count=good[0].parameter_count,
+        wall_time_seconds=sum(walls) / len(walls) if walls else None,
+        settings=good[0].settings,
+        evaluated_at=max((r.evaluated_at or 0.0) for r in good) or None,
+        cached=all(r.cached for r in good),
+        n_seeds=len(good),
+        device=good[0].device,
+    )
+
+
+# --------------------------------------------------------------------------- display rows
+
+
+@dataclass
+class MatrixRow:
+    """A line of the matrix as shown: a single row, a seed group, or one seed inside an expanded group."""
+
+    key: str  # unique table key: the spec key, or group:<group key>
+    label: str
+    model: str
+    kind: str  # "single", "group" or "member"
+    members: list[str]  # spec keys this line covers (one for single and member)
+    result: RowResult | None  # None: not evaluated under the current settings
+    expanded: bool = False
+    seeds: list[int | None] = field(default_factory=list)
+    parent: str | None = None  # a member's group key
+
+
+def _group_label(specs: list[RowSpec], clash: dict[str, list[str]]) -> str:
+    first = specs[0]
+    if first.fresh:
+        return f"{first.model} (fresh)"
+    base = f"{first.model} · {first.config.get('task', '?')}"
+    differing = clash.get(base) or []
+    extra = " ".join(f"{k}={first.config.get(k)}" for k in differing[:3])
+    return f"{base} {extra}".strip()
+
+
+def _differing_keys(configs: list[dict[str, Any]]) -> list[str]:
+    keys = sorted({k for c in configs for k in c} - NOT_THE_EXPERIMENT - {"model", "task"})
+    return [k for k in keys if len({json.dumps(c.get(k), default=str) for c in configs}) > 1]
+
+
+def build_rows(
+    specs: Sequence[RowSpec],
+    results: dict[str, RowResult],
+    group_seeds: bool = True,
+    expanded: Iterable[str] = (),
+    sort_by: str | None = None,
+    descending: bool = True,
+) -> list[MatrixRow]:
+    """The lines of the matrix, in display order.
+
+    With `group_seeds`, specs with equal `group_key()` and more than one
+    member become a group line (the aggregate of its members' results, shown
+    once every member is evaluated; partial aggregates would mislead), followed,
+    when its key is in `expanded`, by one member line per seed. Sorting moves
+    groups as units (members stay under their group, ordered by seed); lines
+    without a value in the sort column go last either way.
+    """
+    expanded = set(expanded)
+    groups: dict[str, list[RowSpec]] = {}
+    for spec in specs:
+        gkey = spec.group_key() if group_seeds else f"one:{spec.key}"
+        groups.setdefault(gkey, []).append(spec)
+    # Labels for groups that share model and task but differ in some other setting.
+    by_base: dict[str, list[dict[str, Any]]] = {}
+    for members in groups.values():
+        if len(members) > 1 and not members[0].fresh:
+            by_base.setdefault(f"{members[0].model} · {members[0].config.get('task', '?')}", []).append(members[0].config)
+    clash = {base: _differing_keys(cfgs) for base, cfgs in by_base.items() if len(cfgs) > 1}
+
+    units: list[list[MatrixRow]] = []
+    for gkey, members in groups.items():
+        if len(members) == 1:
+            spec = members[0]
+            units.append([MatrixRow(spec.key, spec.label, spec.model, "single", [spec.key], results.get(spec.key), seeds=[spec.seed])])
+            continue
+        members = sorted(members, key=lambda s: (s.seed is None, s.seed or 0, s.key))
+        member_results = [results.get(s.key) for s in members]
+        agg = aggregate([r for r in member_results if r is not None]) if all(r is not None for r in member_results) else None
+        key = f"group:{gkey}"
+        is_open = key in expanded
+        label = f"{_group_label(members, clash)} ×{len(members)} seeds"
+        unit = [MatrixRow(key, label, members[0].model, "group", [s.key for s in members], agg, is_open, [s.seed for s in members])]
+        if is_open:
+            repeated = len({s.seed for s in members}) < len(members)
+            for spec, res in zip(members, member_results):
+                label = f"seed {'?' if spec.seed is None else spec.seed}"
+                if repeated and spec.run_dir is not None:
+                    label += f" · {spec.run_dir.name}"
+                unit.append(MatrixRow(spec.key, label, spec.model, "member", [spec.key], res, seeds=[spec.seed], parent=key))
+        units.append(unit)
+
+    _disambiguate([row for unit in units for row in unit if row.kind == "single"], specs)
+    if sort_by:
+        present = [u for u in units if sort_value(u[0], sort_by) is not None]
+        missing = [u for u in units if sort_value(u[0], sort_by) is None]
+        present.sort(key=lambda u: sort_value(u[0], sort_by), reverse=descending)
+        units = present + missing
+    return [row for unit in units for row in unit]
+
+
+def _disambiguate(rows: list[MatrixRow], specs: Sequence[RowSpec]) -> None:
+    """Equal labels (same model, task and seed, other settings) get their run directory's name appended."""
+    by_key = {s.key: s for s in specs}
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.label] = counts.get(row.label, 0) + 1
+    for row in rows:
+        spec = by_key.get(row.key)
+        if counts[row.label] > 1 and spec is not None and spec.run_dir is not None:
+            row.label = f"{row.label} · {spec.run_dir.name}"
+
+
+def sort_value(row: MatrixRow, column: str) -> Any:
+    """The value a column sorts by (None: no value, sorts last). Label sorts alphabetically."""
+    if column == "label":
+        return row.label.lower()
+    result = row.result
+    if result is None or not result.ok:
+        return None
+    if column in TASK_NAMES or column in result.tasks:
+        task = result.tasks.get(column)
+        return None if not task or task.get("accuracy") is None else float(task["accuracy"])
+    if column == "stale":
+        return result.stale_rate()
+    if column == "params":
+        return result.parameter_count
+    if column == "time":
+        return result.wall_time_seconds
+    raise ValueError(f"unknown column '{column}' (choose from {', '.join(SORTABLE)})")
+
+
+def export_rows(rows: Sequence[MatrixRow], specs: dict[str, RowSpec] | None = None):
+    """The evaluated lines as export.ResultRow (errors and unevaluated lines left out), in display order."""
+    from .export import ResultRow
+
+    out = []
+    for row in rows:
+        if row.result is None or not row.result.ok:
+            continue
+        spec = (specs or {}).get(row.members[0]) if row.kind != "group" else None
+        checkpoint = str(spec.checkpoint) if spec is not None and spec.checkpoint is not None else None
+        label = spec.label if row.kind == "member" and spec is not None else row.label  # "seed 1" alone says too little
+        extra = {
+            "parameter_count": row.result.parameter_count,
+            "n_seeds": row.result.n_seeds,
+            "seeds": [s for s in row.seeds if s is not None],
+            "wall_time_seconds": row.result.wall_time_seconds,
+            "settings": row.result.settings,
+        }
+        out.append(ResultRow(label, row.model, row.result.tasks, checkpoint, None, extra))
+    return out
+
+
+def rows_from_caches(runs_dir: str | Path, group_seeds: bool = False):
+    """export.ResultRow for every run under `runs_dir` with a cached matrix result (the newest entry of each).
+
+    This is what the Evaluate screen showed, for `forgetnet plot`. Runs are
+    only grouped when their newest entries share settings.
+    """
+    specs: list[RowSpec] = []
+    results: dict[str, RowResult] = {}
+    for spec in checkpoint_rows(runs_dir):
+        data = read_cache(spec.run_dir)  # type: ignore[arg-type]
+        if data is None or not _same_checkpoint(data.get("checkpoint") or {}, spec.checkpoint):  # type: ignore[arg-type]
+            continue
+        entries = [e for e in data["entries"].values() if isinstance(e, dict)]
+        if not entries:
+            continue
+        newest = max(entries, key=lambda e: e.get("evaluated_at") or 0.0)
+        specs.append(spec)
+        results[spec.key] = RowResult.from_dict(newest, cached=True)
+    if group_seeds:
+        # Fold settings into the group key so a group never mixes settings.
+        specs = [
+            RowSpec(s.key, s.label, s.model, s.run_dir, s.seed, {**s.config, "__eval__": results[s.key].settings}) for s in specs
+        ]
+    rows = build_rows(specs, results, group_seeds=group_seeds)
+    return export_rows(rows, {s.key: s for s in specs})
+
+
+# --------------------------------------------------------------------------- export naming
+
+
+def export_folder_name(rows: Sequence[Any], settings: EvalSettings | None = None, when: float | None = None) -> str:
+    """A folder name that says what an export shows: models, suite, examples, length and the time.
+
+    e.g. 'accuracy-forgetnet-local_transformer-v2-160ex-len64-20250612-153001'.
+    """
+    models: list[str] = []
+    for row in rows:
+        model = getattr(row, "model", None)
+        if model and model not in models:
+            models.append(model)
+    what = "-".join(models[:4]) + (f"-and-{len(models) - 4}-more" if len(models) > 4 else "")
+    parts = ["accuracy", what or "empty"]
+    if settings is not None:
+        parts += [settings.suite, f"{settings.examples}ex", f"len{settings.seq_len}"]
+    parts.append(time.strftime("%Y%m%d-%H%M%S", time.localtime(when)))
+    return "-".join(p for p in parts if p)
+
+
+def unique_dir(root: str | Path, name: str) -> Path:
+    """root/name, or root/name-N when it exists; created."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    for n in range(1000):
+        candidate = root / (name if n == 0 else f"{name}-{n}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a folder under {root}")
+
+
+def where_files_are() -> str | None:
+    """Over SSH, a note that files are on the server (for notifications); None on a local terminal."""
+    if os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_CLIENT") or os.environ.get("SSH_TTY"):
+        import socket
+
+        return f"on the server {socket.gethostname()} (this is an SSH session: copy them with scp/rsync)"
+    return None
