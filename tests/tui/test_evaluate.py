@@ -1,0 +1,229 @@
+"""Evaluate screen: the matrix fills from the caches and the evaluator, groups seeds, sorts, cancels and exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import threading
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from textual.app import App
+from textual.widgets import Input, Label
+
+from forgetnet_core import matrix
+from forgetnet_core.matrix import EvalSettings, RowSpec, evaluate_row
+from forgetnet_tui.screens.evaluate import EvaluateScreen
+from forgetnet_tui.widgets.eval_dialogs import ExportDialog, FreshModelPicker
+from forgetnet_tui.widgets.eval_matrix import EvalMatrix
+
+from .helpers import wait_for
+
+FAST = EvalSettings(examples=8, seq_len=16, batch_size=8)
+TINY = dict(steps=2, seq_len=16, batch_size=4, d_model=16, memory_slots=4, eval_batches=1, eval_every=0, device="cpu")
+
+
+def make_runs(root: Path) -> None:
+    """Three seeds of one experiment, one local_transformer, and a run whose checkpoint is garbage."""
+    from forgetnet_core.config import TrainConfig
+    from forgetnet_core.train import train
+
+    for seed in (1, 2, 3):
+        train(TrainConfig(seed=seed, **TINY), runs_dir=root)
+    train(TrainConfig(model="local_transformer", **TINY), runs_dir=root)
+    broken = root / "broken-run"
+    broken.mkdir()
+    (broken / "config.json").write_text('{"model": "forgetnet", "task": "changing_facts", "seed": 9}')
+    (broken / "checkpoint.pt").write_bytes(b"\x00 not a checkpoint")
+
+
+class Host(App):
+    """Just the Evaluate screen, built by a factory (so tests choose the evaluator and the results folder)."""
+
+    def __init__(self, make_screen) -> None:
+        super().__init__()
+        self.make_screen = make_screen
+        self.notes: list[str] = []
+
+    def on_mount(self) -> None:
+        self.push_screen(self.make_screen())
+
+    def notify(self, message, **kwargs):  # type: ignore[override]
+        self.notes.append(str(message))
+        return super().notify(message, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("eval-screen-runs")
+    make_runs(root)
+    return root
+
+
+@pytest.fixture
+def runs_root(trained: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "runs"
+    shutil.copytree(trained, root)
+    return root
+
+
+def cells(screen: EvaluateScreen, key: str) -> list[str]:
+    table = screen.query_one(EvalMatrix)
+    return [str(getattr(c, "plain", c)) for c in table.get_row(key)]
+
+
+async def loaded(pilot) -> EvaluateScreen:
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, EvaluateScreen) and pilot.app.screen.loaded, what="rows loaded")
+    return pilot.app.screen
+
+
+async def test_evaluate_fills_the_matrix_groups_seeds_and_shows_a_broken_checkpoint(runs_root, tmp_path):
+    app = Host(lambda: EvaluateScreen(runs_root, results_dir=tmp_path / "results", settings=FAST))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await loaded(pilot)
+        assert len(screen.specs) == 5
+        assert all("not evaluated" in cells(screen, row.key)[1] for row in screen.rows)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: not screen.evaluating, timeout=30, what="evaluation")
+        kinds = {row.kind: row for row in screen.rows}
+        group = kinds["group"]
+        assert group.label == "forgetnet · changing_facts ×3 seeds" and group.result.n_seeds == 3
+        assert cells(screen, group.key)[1] == "✓ 3 seeds"
+        # Each heatmap cell is accuracy [95% interval], exactly the aggregate's numbers.
+        cf = group.result.tasks["changing_facts"]
+        text = cells(screen, group.key)[3]
+        assert text.startswith(f"{cf['accuracy']:.2f} [")
+        broken = next(row for row in screen.rows if row.key.endswith("broken-run"))
+        row_text = "".join(cells(screen, broken.key)[2:7])
+        assert cells(screen, broken.key)[1] == "✗ error" and "cannot read" in row_text
+        # Caches for the four good runs, none for the broken one.
+        cached = sorted(p.parent.name for p in runs_root.glob(f"*/{matrix.CACHE_FILE}"))
+        assert len(cached) == 4 and "broken-run" not in cached
+        assert any("Evaluated 5 row(s)" in note and "1 error" in note for note in app.notes)
+
+        # Expand the group (enter on it), then sort by a column.
+        table = screen.query_one(EvalMatrix)
+        table.move_cursor(row=table.get_row_index(group.key))
+        await pilot.press("enter")
+        await pilot.pause()
+        labels = [row.label for row in screen.rows]
+        i = labels.index(group.label)
+        assert labels[i + 1 : i + 4] == ["seed 1", "seed 2", "seed 3"]
+        await pilot.press("s", "s")  # off -> label -> associative_lookup
+        assert screen.sort_by == "associative_lookup" and screen.descending
+        top = [row for row in screen.rows if row.kind != "member"]
+        values = [matrix.sort_value(row, "associative_lookup") for row in top]
+        present = [v for v in values if v is not None]
+        assert present == sorted(present, reverse=True) and values[-1] is None  # the broken row sorts last
+        await pilot.press("S")
+        assert not screen.descending
+
+        # A fresh model as a row: pick it, evaluate only what is missing.
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, FreshModelPicker), what="fresh picker")
+        await pilot.press("down", "enter")  # no_forget
+        await pilot.pause()
+        fresh = next(s for s in screen.specs if s.fresh)
+        assert fresh.model == "no_forget"
+        await pilot.press("e")
+        await wait_for(pilot, lambda: not screen.evaluating and fresh.key in screen.results, timeout=30, what="fresh row")
+        assert screen.results[fresh.key].ok and screen.results[fresh.key].parameter_count == 104_512
+
+
+async def test_cancel_stops_the_worker_and_leaves_no_partial_cache(runs_root, tmp_path):
+    started = threading.Event()
+
+    def slow(spec, settings, device, stop, on_progress, use_cache):
+        def progress(done, total):
+            on_progress(done, total)
+            started.set()
+            stop.wait(10)  # hold the first batch until the user cancels
+
+        return evaluate_row(spec, settings, device, stop, progress, use_cache)
+
+    app = Host(lambda: EvaluateScreen(runs_root, results_dir=tmp_path / "results", row_evaluator=slow, settings=FAST))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("e")
+        await wait_for(pilot, started.is_set, what="first batch")
+        await wait_for(pilot, lambda: any("━" in cells(screen, row.key)[1] for row in screen.rows), what="a progress bar")
+        form = screen.query_one("#eval-settings")
+        assert form.disabled  # settings are locked while evaluating
+        await pilot.press("c")
+        await wait_for(pilot, lambda: not screen.evaluating, what="the worker to stop")
+        assert not list(runs_root.glob(f"*/{matrix.CACHE_FILE}"))
+        assert not list(runs_root.glob("*/.*.tmp"))
+        assert not screen.results
+        assert any("cancelled" in cells(screen, row.key)[1] for row in screen.rows)
+        assert any("cancelled" in note for note in app.notes)
+        assert not form.disabled
+
+
+async def test_export_writes_valid_files_named_after_what_they_show(runs_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("SSH_CONNECTION", "10.0.0.2 50000 10.0.0.1 22")
+    specs = matrix.checkpoint_rows(runs_root)
+    truth = {s.key: evaluate_row(s, FAST) for s in specs}  # cached before the screen opens
+    results_dir = tmp_path / "results"
+    app = Host(lambda: EvaluateScreen(runs_root, results_dir=results_dir, settings=FAST))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await loaded(pilot)
+        good = [row for row in screen.rows if row.result is not None and row.result.ok]
+        assert len(good) == 2 and all(row.result.cached for row in good)  # the group and local_transformer
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportDialog), what="export dialog")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: bool(screen.last_export), timeout=30, what="export")
+        (folder,) = results_dir.iterdir()
+        assert folder.name.startswith("accuracy-") and "-v2-8ex-len16-" in folder.name
+        assert "forgetnet" in folder.name and "local_transformer" in folder.name
+        names = {p.name for p in screen.last_export}
+        assert {"accuracy_by_task.png", "accuracy_heatmap.svg", "results.csv", "results.md", "evaluate_screen.svg"} <= names
+        assert (folder / "accuracy_by_task.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        shot = ET.parse(folder / "evaluate_screen.svg").getroot()
+        assert shot.tag.endswith("svg")
+        assert "forgetnet · changing_facts ×3 seeds" in (folder / "evaluate_screen.svg").read_text().replace("&#160;", " ")
+        records = list(csv.DictReader(io.StringIO((folder / "results.csv").read_text())))
+        assert len(records) == 2 * len(FAST.tasks)
+        local = next(s for s in specs if s.model == "local_transformer")
+        for rec in records:
+            if rec["model"] == "local_transformer":
+                assert float(rec["accuracy"]) == truth[local.key].tasks[rec["task"]]["accuracy"]
+        note = next(n for n in app.notes if n.startswith("Exported"))
+        assert str(folder) in note and "on the server" in note and "results.csv" in note
+
+
+async def test_settings_are_validated_beside_the_fields(runs_root, tmp_path):
+    app = Host(lambda: EvaluateScreen(runs_root, results_dir=tmp_path / "results", settings=FAST))
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await loaded(pilot)
+        seq_len = screen.query_one("#setting-seq_len", Input)
+        seq_len.value = "9"
+        await pilot.pause()
+        error = screen.query_one("#error-seq_len", Label)
+        assert error.display and "at least 14" in str(error.render())
+        assert screen.settings == FAST  # an invalid form leaves the settings as they were
+        seq_len.value = "200"
+        await pilot.pause()
+        assert "600 exceeds max_seq_len 512" in str(screen.query_one("#error-extrapolation_len", Label).render())
+        screen.query_one("#setting-extrapolation_len", Input).value = "300"
+        await pilot.pause()
+        assert not screen.query_one("#error-seq_len", Label).display
+        assert screen.settings.seq_len == 200 and screen.settings.extrapolation_length == 300
+        assert "len 200/300" in str(screen.query_one("#eval-title", Label).render())
+
+
+async def test_the_matrix_fits_80x24(runs_root, tmp_path):
+    evaluate_row(RowSpec.for_run(next(p for p in runs_root.iterdir() if p.name.startswith("local"))), FAST)
+    app = Host(lambda: EvaluateScreen(runs_root, results_dir=tmp_path / "results", settings=FAST))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await loaded(pilot)
+        assert screen.query_one("#eval-settings-pane").has_class("-hidden")  # o shows it
+        table = screen.query_one(EvalMatrix)
+        assert table.region.width == 80 and table.region.height >= 8
+        await pilot.press("o")
+        assert not screen.query_one("#eval-settings-pane").has_class("-hidden")
+        assert app.focused is screen.query_one("#setting-examples")
+        await pilot.press("escape")
+        assert app.focused is table
