@@ -38,7 +38,7 @@ from ..widgets.eval_settings import EvalSettingsForm
 
 # evaluate_row's signature: (spec, settings, device, stop, on_progress, use_cache) -> RowResult.
 RowEvaluator = Callable[..., RowResult]
-SETTINGS_SHOWN_FROM = 150  # terminal columns from which the settings pane is open at first (o toggles it)
+SETTINGS_SHOWN_FROM = 190  # terminal columns from which the settings pane is open at first (o toggles it)
 PROGRESS_INTERVAL = 0.1  # seconds between progress messages from the worker (throttled at the source)
 
 
