@@ -241,8 +241,11 @@ class EvaluateScreen(Screen):
         if message.settings_key != self.settings.cache_key() or self.evaluating:
             return
         for key in message.keys:
-            self.results.pop(key, None)
-        self.results.update(message.results)
+            hit, shown = message.results.get(key), self.results.get(key)
+            if hit is None:
+                self.results.pop(key, None)  # the checkpoint changed (or was never evaluated with these settings)
+            elif shown is None or shown.evaluated_at != hit.evaluated_at:
+                self.results[key] = hit  # else: the same result, keep saying "evaluated" rather than "cached"
         self.refresh_matrix()
 
     # ------------------------------------------------------------------ drawing
@@ -341,7 +344,8 @@ class EvaluateScreen(Screen):
             return
         self.settings = message.settings
         key = self.settings.cache_key()
-        self.results = {spec.key: r for (spec_key, skey), r in self.fresh_results.items() if skey == key for spec in self.specs if spec.key == spec_key}
+        # Fresh rows come back from this session's memory; checkpoint rows from their caches (read below, off-thread).
+        self.results = {s.key: self.fresh_results[(s.key, key)] for s in self.specs if (s.key, key) in self.fresh_results}
         self.row_state.clear()
         self.progress.clear()
         self.refresh_matrix()

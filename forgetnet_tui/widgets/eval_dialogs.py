@@ -132,7 +132,9 @@ class ExportDialog(ModalScreen["list[str] | None"]):
     """Choose what to export; enter exports, esc cancels."""
 
     DEFAULT_CSS = _CSS.format(name="ExportDialog") + """
-    ExportDialog SelectionList { width: 64; max-width: 100%; height: auto; }
+    ExportDialog > Vertical { width: 72; }
+    ExportDialog SelectionList { width: 1fr; height: auto; }
+    ExportDialog #export-folder { width: 1fr; }
     """
     BINDINGS = [
         Binding("enter", "export", "Export", priority=True),
@@ -147,7 +149,7 @@ class ExportDialog(ModalScreen["list[str] | None"]):
         with Vertical():
             yield Label(Text("Export the matrix", style="bold"))
             yield SelectionList[str](*[Selection(text, value, on) for value, text, on in EXPORT_CHOICES], id="export-formats")
-            yield Label(Text(f"into {self.folder_hint}", style="italic"), classes="dialog-hint")
+            yield Label(Text(f"into {self.folder_hint}", style="italic"), classes="dialog-hint", id="export-folder")
             with Horizontal():
                 yield Button("Export (enter)", id="export", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
