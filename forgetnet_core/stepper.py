@@ -1,0 +1,480 @@
+"""The stepper's headless half: one example traced once into numpy arrays, per-token views, events and figures.
+
+The TUI's stepper computes a :class:`StepperTrace` once (in a worker thread)
+and afterwards only indexes it, so a keypress costs microseconds here. Every
+number the screen shows at cursor ``t`` comes from :meth:`StepperTrace.view`,
+which is what the tests compare against the model's own
+:class:`~forgetnet_core.trace.Trace`.
+
+Derived quantities (S slots, d width, at token t):
+
+- ``effective_erase[t, i] = alpha_{t,i} * mean_d(g_t * eps_t)``: the fraction
+  of slot i's old content that step t's update removes (before the tanh),
+  averaged over the d channels.
+- ``effective_write[t, i] = alpha_{t,i} * mean_d(|g_t * v_t|)``: how much new
+  content step t adds to slot i.
+- ``changed[t]``: the memory cells with ``|M_{t+1} - M_t| >= CHANGE_THRESHOLD``.
+- ``surprise[t] = 1 - softmax(z_{t-1})[x_t]`` (``s_0 = 1``): the trace's own
+  value for memory models; for the Transformer baselines, which keep no trace,
+  the same formula applied to their next-token head.
+
+Worked example (changing_facts v2, seed 6, 32 tokens; q = k18 is set to v02
+at t=6 and overwritten with v00 at t=12)::
+
+    k11 v31 SEP k11 v12 SEP k18 v02 SEP k11 v46 SEP k18 v00 SEP ... QRY k18
+                            ^stale                  ^latest          ^query
+
+``events`` are then t=6 (k18 := v02, stale), t=12 (overwrite k18 := v00, the
+answer), t=30 (QUERY k18) and t=31 (answer read here); ``next_event(7) == 12``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import torch
+
+from .demo import BUNDLED_CHECKPOINT, token_name
+from .tasks import ExampleMeta, eval_seq_len, make_batch, token_role
+
+TOP_K = 5  # how many next-token and answer candidates the stepper lists
+CHANGE_THRESHOLD = 0.05  # |M_{t+1} - M_t| at or above this marks a memory cell as changed by step t
+DEFAULT_SEQ_LEN = 64  # the training length; length_extrapolation uses eval_seq_len (3x)
+
+# Mark kinds of the token strip, strongest first (a token gets the first that applies).
+MARK_KINDS = ("latest", "stale", "overwrite", "fact", "hop", "query")
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """A token that matters for the question asked: a fact about the queried key, an overwrite, the query."""
+
+    t: int  # position in the sequence
+    kind: str  # fact | stale | overwrite | latest | hop | query | answer
+    text: str  # one line for the status bar, e.g. "overwrite k18 := v00 (newest: the answer)"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The model's answer at the last position against the label."""
+
+    answer: int  # argmax of the answer head at t = T-1
+    probability: float  # its softmax probability
+    label: int
+    right: bool
+    stale: bool  # wrong, and the answer is one of the superseded values (changing_facts)
+    stale_values: tuple[int, ...]
+
+    def describe(self) -> str:
+        head = f"answer {token_name(self.answer)} (p={self.probability:.2f}), label {token_name(self.label)}: "
+        if self.right:
+            return head + "RIGHT"
+        return head + ("WRONG, gave a stale value" if self.stale else "WRONG")
+
+
+@dataclass(frozen=True)
+class StepView:
+    """Everything shown at one cursor position, as plain numbers (numpy rows are views, not copies)."""
+
+    t: int
+    token: int
+    name: str  # token_name(token)
+    role: str  # token_role(token)
+    surprise: float
+    top_tokens: tuple[tuple[int, float], ...]  # (token id, probability) of the next-token head, best first
+    top_answers: tuple[tuple[int, float], ...]  # (token id, probability) of the answer head, best first
+    has_memory: bool
+    read: Optional[np.ndarray] = None  # (S,) beta_t
+    write: Optional[np.ndarray] = None  # (S,) alpha_t
+    effective_erase: Optional[np.ndarray] = None  # (S,)
+    effective_write: Optional[np.ndarray] = None  # (S,)
+    gate_mean: Optional[float] = None  # mean_d g_t
+    erase_mean: Optional[float] = None  # mean_d eps_t
+    read_slot: Optional[int] = None  # argmax beta_t
+    write_slot: Optional[int] = None  # argmax alpha_t
+    memory: Optional[np.ndarray] = None  # (S, d) M_{t+1}, the memory after this step
+    changed: Optional[np.ndarray] = None  # (S, d) bool, cells this step moved by >= CHANGE_THRESHOLD
+    max_change: Optional[float] = None  # max |M_{t+1} - M_t|
+    events: tuple[StepEvent, ...] = ()  # events at exactly this t
+
+
+@dataclass
+class StepperTrace:
+    """One example run through one model, precomputed for O(1) stepping."""
+
+    model_name: str  # registry name
+    model_label: str  # what the UI calls it ("forgetnet (bundled checkpoint)", ...)
+    task: str
+    suite: str
+    seed: int
+    tokens: list[int]  # (T,)
+    meta: ExampleMeta
+    surprise: np.ndarray  # (T,)
+    top_token_ids: np.ndarray  # (T, K) int
+    top_token_probs: np.ndarray  # (T, K)
+    top_answer_ids: np.ndarray  # (T, K) int
+    top_answer_probs: np.ndarray  # (T, K)
+    has_memory: bool
+    read: Optional[np.ndarray] = None  # (T, S) beta
+    write: Optional[np.ndarray] = None  # (T, S) alpha
+    effective_erase: Optional[np.ndarray] = None  # (T, S)
+    effective_write: Optional[np.ndarray] = None  # (T, S)
+    gate_mean: Optional[np.ndarray] = None  # (T,)
+    erase_mean: Optional[np.ndarray] = None  # (T,)
+    memory_before: Optional[np.ndarray] = None  # (T, S, d) M_t
+    memory_after: Optional[np.ndarray] = None  # (T, S, d) M_{t+1}
+    changed: Optional[np.ndarray] = None  # (T, S, d) bool
+    names: list[str] = field(default_factory=list)  # token_name per position
+    roles: list[str] = field(default_factory=list)  # token_role per position
+    marks: dict[int, str] = field(default_factory=dict)  # t -> MARK_KINDS entry, for every token of a marked record
+    events: tuple[StepEvent, ...] = ()  # sorted by t
+    verdict: Optional[Verdict] = None
+    vocab_names: list[str] = field(default_factory=list)  # token_name of every id, so a UI needs no tasks import
+    change_threshold: float = CHANGE_THRESHOLD
+
+    @property
+    def seq_len(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def memory_slots(self) -> int:
+        return 0 if self.read is None else int(self.read.shape[1])
+
+    def view(self, t: int) -> StepView:
+        """What the stepper shows at token ``t`` (0 <= t < T)."""
+        if not 0 <= t < self.seq_len:
+            raise IndexError(f"token {t} out of range for {self.seq_len} tokens")
+        common = dict(
+            t=t,
+            token=self.tokens[t],
+            name=self.names[t],
+            role=self.roles[t],
+            surprise=float(self.surprise[t]),
+            top_tokens=tuple(zip(self.top_token_ids[t].tolist(), self.top_token_probs[t].tolist())),
+            top_answers=tuple(zip(self.top_answer_ids[t].tolist(), self.top_answer_probs[t].tolist())),
+            has_memory=self.has_memory,
+            events=tuple(e for e in self.events if e.t == t),
+        )
+        if not self.has_memory:
+            return StepView(**common)
+        delta = np.abs(self.memory_after[t] - self.memory_before[t])
+        return StepView(
+            **common,
+            read=self.read[t],
+            write=self.write[t],
+            effective_erase=self.effective_erase[t],
+            effective_write=self.effective_write[t],
+            gate_mean=float(self.gate_mean[t]),
+            erase_mean=float(self.erase_mean[t]),
+            read_slot=int(self.read[t].argmax()),
+            write_slot=int(self.write[t].argmax()),
+            memory=self.memory_after[t],
+            changed=self.changed[t],
+            max_change=float(delta.max()),
+        )
+
+    def next_event(self, t: int) -> Optional[int]:
+        """The first event position after ``t``, or None when there is none."""
+        return next((e.t for e in self.events if e.t > t), None)
+
+    def previous_event(self, t: int) -> Optional[int]:
+        """The last event position before ``t``, or None."""
+        before = [e.t for e in self.events if e.t < t]
+        return before[-1] if before else None
+
+    def event_text(self, t: int) -> str:
+        """The events at ``t`` joined into one line ('' when nothing happens there)."""
+        return "; ".join(e.text for e in self.events if e.t == t)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def example_batch(task: str, seed: int, suite: str = "v2", seq_len: int = DEFAULT_SEQ_LEN):
+    """The one-example batch the stepper shows: make_batch(task, seed, length, 1, suite)."""
+    return make_batch(task, seed, eval_seq_len(task, seq_len, suite), 1, suite)
+
+
+def _top_k(logits: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
+    probs = torch.softmax(logits.float(), dim=-1)  # (T, V)
+    values, ids = torch.topk(probs, min(k, probs.shape[-1]), dim=-1)
+    return ids.numpy().astype(np.int64), values.numpy().astype(np.float64)
+
+
+def causal_surprise(token_logits: torch.Tensor, ids: torch.Tensor) -> np.ndarray:
+    """s_t = 1 - softmax(z_{t-1})[x_t], s_0 = 1, for a (T, V) head and (T,) ids (the trace's own formula)."""
+    probs = torch.softmax(token_logits.float(), dim=-1)  # (T, V)
+    s = torch.ones(ids.shape[0], dtype=torch.float32)
+    if ids.shape[0] > 1:
+        s[1:] = 1.0 - probs[:-1].gather(1, ids[1:, None].long()).squeeze(1)
+    return s.numpy().astype(np.float64)
+
+
+def marks_and_events(meta: ExampleMeta, tokens: Sequence[int]) -> tuple[dict[int, str], tuple[StepEvent, ...]]:
+    """The strip marks (t -> kind, for all 3 tokens of a marked record) and the events, from the example's metadata."""
+    pos = meta.positions
+    stale, latest, overwrites = set(pos.get("stale", ())), set(pos.get("latest", ())), set(pos.get("overwrites", ()))
+    hops = tuple(pos.get("hops", ()))
+    record_starts = sorted(set(pos.get("facts", ())) | stale | latest | overwrites | set(hops))
+    T = len(tokens)
+    marks: dict[int, str] = {}
+    events: list[StepEvent] = []
+    for p in record_starts:
+        if p + 1 >= T:
+            continue
+        if p in latest:
+            kind = "latest"
+        elif p in stale:
+            kind = "stale"
+        elif p in overwrites:
+            kind = "overwrite"
+        elif p in hops:
+            kind = "hop"
+        else:
+            kind = "fact"
+        for i in range(p, min(p + 3, T)):
+            marks[i] = kind
+        record = f"{token_name(tokens[p])} := {token_name(tokens[p + 1])}"
+        if p in hops:
+            text = f"hop {hops.index(p) + 1}: {record}"
+        elif p in overwrites:
+            text = f"overwrite {record}"
+        else:
+            text = record
+        if p in latest and meta.stale_values:
+            text += " (newest: the answer)"
+        elif p in latest:
+            text += " (the answer)"
+        elif p in stale:
+            text += " (stale: overwritten later)"
+        events.append(StepEvent(p, kind, text))
+    for q in pos.get("query", ()):
+        for i in range(q, min(q + 2, T)):
+            marks[i] = "query"
+        events.append(StepEvent(q, "query", f"QUERY {token_name(meta.query_key)}"))
+    events.append(StepEvent(T - 1, "answer", "last token: the answer is read here"))
+    events.sort(key=lambda e: (e.t, MARK_KINDS.index(e.kind) if e.kind in MARK_KINDS else 99))
+    return marks, tuple(events)
+
+
+def build_stepper_trace(
+    model: torch.nn.Module,
+    task: str = "changing_facts",
+    seed: int = 0,
+    suite: str = "v2",
+    seq_len: int = DEFAULT_SEQ_LEN,
+    label: str = "",
+) -> StepperTrace:
+    """Run ``model`` once over the example (task, seed, suite) and precompute everything the stepper shows."""
+    batch = example_batch(task, seed, suite, seq_len)
+    if batch.seq_len > model.config.max_seq_len:
+        raise ValueError(f"{task} needs {batch.seq_len} tokens; the model's max_seq_len is {model.config.max_seq_len}")
+    device = next(model.parameters()).device
+    model.eval()
+    with torch.no_grad():
+        out = model(batch.input_ids.to(device), trace=bool(model.has_memory))
+    ids = batch.input_ids[0]
+    tokens = [int(x) for x in ids.tolist()]
+    token_logits = out.token_logits[0].detach().cpu()
+    answer_logits = out.answer_logits[0].detach().cpu()
+    tok_ids, tok_probs = _top_k(token_logits, TOP_K)
+    ans_ids, ans_probs = _top_k(answer_logits, TOP_K)
+    meta = batch.meta[0]
+    marks, events = marks_and_events(meta, tokens)
+    final = torch.softmax(answer_logits[-1].float(), dim=-1)
+    answer = int(final.argmax())
+    verdict = Verdict(
+        answer=answer,
+        probability=float(final[answer]),
+        label=int(meta.label),
+        right=answer == int(meta.label),
+        stale=answer != int(meta.label) and answer in meta.stale_values,
+        stale_values=tuple(meta.stale_values),
+    )
+    st = StepperTrace(
+        model_name=getattr(model, "name", "?"),
+        model_label=label or getattr(model, "name", "?"),
+        task=task,
+        suite=suite,
+        seed=seed,
+        tokens=tokens,
+        meta=meta,
+        surprise=causal_surprise(token_logits, ids),
+        top_token_ids=tok_ids,
+        top_token_probs=tok_probs,
+        top_answer_ids=ans_ids,
+        top_answer_probs=ans_probs,
+        has_memory=out.trace is not None,
+        names=[token_name(x) for x in tokens],
+        roles=[token_role(x) for x in tokens],
+        marks=marks,
+        events=events,
+        verdict=verdict,
+        vocab_names=[token_name(i) for i in range(int(answer_logits.shape[-1]))],
+    )
+    if out.trace is not None:
+        ex = out.trace.example(0)
+        f64 = lambda x: x.double().numpy()  # noqa: E731
+        gate, erase, write = f64(ex.gate), f64(ex.erase), f64(ex.write)  # (T, d)
+        alpha = f64(ex.write_weights)  # (T, S)
+        st.surprise = f64(ex.surprise)
+        st.read = f64(ex.read_weights)
+        st.write = alpha
+        st.effective_erase = alpha * (gate * erase).mean(axis=1, keepdims=True)
+        st.effective_write = alpha * np.abs(gate * write).mean(axis=1, keepdims=True)
+        st.gate_mean = gate.mean(axis=1)
+        st.erase_mean = erase.mean(axis=1)
+        st.memory_before = f64(ex.memory_before)
+        st.memory_after = f64(ex.memory_after)
+        st.changed = np.abs(st.memory_after - st.memory_before) >= CHANGE_THRESHOLD
+    return st
+
+
+# --------------------------------------------------------------------------- models to step
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a stepper model comes from: a run's checkpoint, the bundled checkpoint, or a fresh (untrained) model."""
+
+    kind: str  # checkpoint | bundled | fresh
+    model: str  # registry name ("?" when a run's config is unreadable)
+    path: Optional[str] = None  # the checkpoint file (checkpoint, bundled)
+    label: str = ""  # one line for lists and titles
+
+    def load(self, device: Any = "cpu") -> tuple[torch.nn.Module, str]:
+        """(model in eval mode, label); CheckpointError for a bad checkpoint."""
+        from .evaluate import fresh_model, load_model
+
+        if self.kind == "fresh":
+            return fresh_model(self.model).to(device), self.label
+        model, _ = load_model(self.path, device)
+        return model, self.label
+
+
+def bundled_source() -> Optional[ModelSource]:
+    """The checkpoint that ships in the package, when present."""
+    if not BUNDLED_CHECKPOINT.exists():
+        return None
+    return ModelSource("bundled", "forgetnet", str(BUNDLED_CHECKPOINT), "forgetnet · bundled checkpoint (changing_facts v2)")
+
+
+def fresh_source(name: str) -> ModelSource:
+    return ModelSource("fresh", name, None, f"{name} · fresh, untrained")
+
+
+def checkpoint_source(path: str | Path) -> ModelSource:
+    """A checkpoint file (or run directory); the model name comes from the run's config.json when it has one."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint.pt"
+    model, task = "?", "?"
+    try:
+        cfg = json.loads((path.parent / "config.json").read_text())
+        model, task = str(cfg.get("model", "?")), str(cfg.get("task", "?"))
+    except (OSError, ValueError, AttributeError):
+        pass
+    if path.resolve() == BUNDLED_CHECKPOINT.resolve():
+        return bundled_source() or ModelSource("bundled", "forgetnet", str(path), "forgetnet · bundled checkpoint")
+    return ModelSource("checkpoint", model, str(path), f"{model} · {task} · {path.parent.name}")
+
+
+def list_model_sources(runs_dir: str | Path) -> list[ModelSource]:
+    """Every model the stepper can show: checkpoints under runs_dir (newest first), the bundled one, the fresh models."""
+    from .models import MODEL_NAMES
+
+    sources: list[ModelSource] = []
+    root = Path(runs_dir)
+    if root.is_dir():
+        found = sorted(root.glob("*/checkpoint.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
+        sources += [checkpoint_source(p) for p in found]
+    bundled = bundled_source()
+    if bundled is not None:
+        sources.append(bundled)
+    sources += [fresh_source(name) for name in MODEL_NAMES]
+    return sources
+
+
+def default_source(checkpoint: str | None = None) -> ModelSource:
+    """The given checkpoint, else the bundled one, else a fresh forgetnet."""
+    if checkpoint:
+        return checkpoint_source(checkpoint)
+    return bundled_source() or fresh_source("forgetnet")
+
+
+# --------------------------------------------------------------------------- figure
+
+
+def slot_time_figure(st: StepperTrace, upto: Optional[int] = None):
+    """A matplotlib Figure (no pyplot state) of the read and write weights, slot by time, tokens on the time axis.
+
+    Columns after ``upto`` (the cursor) are left blank, as on the screen.
+    Tick labels are coloured by the strip's marks (stale, newest, query).
+    """
+    if not st.has_memory:
+        raise ValueError(f"{st.model_name} keeps no memory: there are no read or write weights to plot")
+    from matplotlib.figure import Figure
+
+    T, S = st.read.shape
+    upto = T - 1 if upto is None else max(0, min(int(upto), T - 1))
+    colours = {"latest": "#1a9850", "stale": "#d73027", "overwrite": "#fc8d59", "fact": "#4575b4",
+               "hop": "#4575b4", "query": "#7b3294"}
+    fig = Figure(figsize=(max(8.0, T * 0.17), 6.4), layout="constrained")
+    axes = fig.subplots(2, 1, sharex=True)
+    for ax, data, title in ((axes[0], st.read, "read weight β (slot × time)"),
+                            (axes[1], st.write, "write weight α (slot × time)")):
+        shown = np.full((S, T), np.nan)
+        shown[:, : upto + 1] = data[: upto + 1].T
+        im = ax.imshow(shown, aspect="auto", origin="lower", cmap="viridis", vmin=0.0, vmax=1.0,
+                       interpolation="nearest")
+        ax.set_ylabel("slot")
+        ax.set_yticks(range(0, S, max(1, S // 8)))
+        ax.set_title(title, fontsize=10, loc="left")
+        ax.axvline(upto, color="white", linewidth=0.8, linestyle=":")
+        fig.colorbar(im, ax=ax, fraction=0.02, pad=0.01)
+    ax = axes[1]
+    ax.set_xticks(range(T))
+    ax.set_xticklabels(st.names, rotation=90, fontsize=6, family="monospace")
+    for t, lab in enumerate(ax.get_xticklabels()):
+        kind = st.marks.get(t)
+        if kind:
+            lab.set_color(colours[kind])
+            lab.set_fontweight("bold")
+    verdict = st.verdict.describe() if st.verdict else ""
+    fig.suptitle(f"{st.model_label} — {st.task} ({st.suite}) seed {st.seed}, cursor t={upto}.  {verdict}", fontsize=10)
+    return fig
+
+
+def save_slot_time_png(st: StepperTrace, path: str | Path, upto: Optional[int] = None) -> Path:
+    """Write :func:`slot_time_figure` to ``path`` (parents created); return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    slot_time_figure(st, upto).savefig(path, dpi=120)
+    return path
+
+
+__all__ = [
+    "CHANGE_THRESHOLD",
+    "MARK_KINDS",
+    "ModelSource",
+    "StepEvent",
+    "StepView",
+    "StepperTrace",
+    "TOP_K",
+    "Verdict",
+    "build_stepper_trace",
+    "bundled_source",
+    "causal_surprise",
+    "checkpoint_source",
+    "default_source",
+    "example_batch",
+    "fresh_source",
+    "list_model_sources",
+    "marks_and_events",
+    "save_slot_time_png",
+    "slot_time_figure",
+]
