@@ -309,7 +309,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError(f"--seeds must be non-negative integers, got {args.seeds!r}")
     base = _train_config(args, model=models[0], task=tasks[0], seed=seeds[0])
     resolve_device(base.device)
-    settings = {**default_eval_settings(base), "batches": args.eval_batches_final}
+    settings = default_eval_settings(base, examples=32 * args.eval_batches_final)
     try:
         folder = create_sweep(args.output_dir, base, models, tasks, seeds, args.name, settings)
     except (ValueError, ConfigError) as exc:

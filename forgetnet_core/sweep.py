@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import signal
 import subprocess
@@ -19,7 +18,8 @@ from . import runs
 from .config import TrainConfig
 
 MANIFEST = "sweep.json"
-EVALUATION_FILE = "evaluation.json"  # per-run results of the post-training evaluation
+# Each finished run is evaluated into its eval_cache.json (matrix.CACHE_FILE), the
+# same cache the Evaluate screen and `forgetnet plot` read.
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,17 @@ def create_sweep(
     return folder
 
 
-def default_eval_settings(base: TrainConfig) -> dict[str, Any]:
-    """Every task, the original's 5 batches of 32, at the training length, eval seed 123."""
-    from .config import TASK_NAMES
+def default_eval_settings(base: TrainConfig, examples: int = 160) -> dict[str, Any]:
+    """Every task, 160 examples (the original's 5 x 32), at the training length, eval seed 123."""
+    from .matrix import EvalSettings
 
-    return {"tasks": list(TASK_NAMES), "suite": base.suite, "batches": 5, "batch_size": 32, "seq_len": base.seq_len, "seed": 123}
+    return EvalSettings(suite=base.suite, examples=examples, seq_len=base.seq_len).to_dict()
+
+
+def _settings(manifest: dict[str, Any]):
+    from .matrix import EvalSettings
+
+    return EvalSettings.from_dict(manifest["eval"])
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
@@ -100,13 +106,15 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     return data
 
 
-def cell_state(run_dir: Path) -> str:
-    """pending (never started), evaluated, finished (not yet evaluated), or the run's own state."""
+def cell_state(run_dir: Path, settings: Any = None) -> str:
+    """pending (never started), evaluated (finished, with a cached result for `settings`), or the run's state."""
+    from .matrix import cached_result
+
     status = runs.read_status(run_dir)
     if status is None:
         return "pending"
     state = runs.effective_state(status)
-    if state == "finished" and (run_dir / EVALUATION_FILE).exists():
+    if state == "finished" and settings is not None and cached_result(run_dir, settings) is not None:
         return "evaluated"
     return state
 
@@ -114,40 +122,19 @@ def cell_state(run_dir: Path) -> str:
 def sweep_progress(folder: str | Path) -> dict[str, int]:
     """Counts of cells by state, plus `total`."""
     manifest = read_manifest(folder)
+    settings = _settings(manifest)
     counts: dict[str, int] = {"total": len(manifest["cells"])}
     for cell in manifest["cells"]:
-        state = cell_state(Path(folder) / cell["run"])
+        state = cell_state(Path(folder) / cell["run"], settings)
         counts[state] = counts.get(state, 0) + 1
     return counts
 
 
-def evaluate_run(run_dir: Path, settings: dict[str, Any]) -> dict[str, Any]:
-    """Evaluate a finished run's checkpoint on the sweep's tasks and write evaluation.json atomically."""
-    from .evaluate import evaluate_model, load_model
+def evaluate_run(run_dir: Path, settings: Any):
+    """Evaluate a finished run's checkpoint (CPU) into its eval_cache.json; the matrix RowResult."""
+    from .matrix import RowSpec, evaluate_row
 
-    started = time.perf_counter()
-    model, data = load_model(run_dir / runs.CHECKPOINT_FILE, "cpu")
-    results = evaluate_model(
-        model,
-        settings["tasks"],
-        settings["suite"],
-        settings["batches"],
-        settings["batch_size"],
-        settings["seq_len"],
-        settings["seed"],
-        "cpu",
-    )
-    payload = {
-        "kind": "eval",
-        "model": data["config"]["model"],
-        "checkpoint": str(run_dir / runs.CHECKPOINT_FILE),
-        "checkpoint_step": data.get("step"),
-        "settings": settings,
-        "wall_time_seconds": time.perf_counter() - started,
-        "tasks": results,
-    }
-    runs.write_json_atomic(run_dir / EVALUATION_FILE, payload)
-    return payload
+    return evaluate_row(RowSpec.for_run(run_dir), settings, device="cpu", use_cache=False)
 
 
 Reporter = Callable[[str], None]
@@ -171,6 +158,7 @@ def run_sweep(
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
+    settings = _settings(manifest)
     say = report or (lambda line: None)
     stop = stop or threading.Event()
     if jobs < 1:
@@ -178,7 +166,7 @@ def run_sweep(
     todo: list[Path] = []
     for cell in manifest["cells"]:
         run_dir = folder / cell["run"]
-        state = cell_state(run_dir)
+        state = cell_state(run_dir, settings)
         if state == "evaluated":
             continue
         if state == "failed" and not retry_failed:
@@ -198,8 +186,8 @@ def run_sweep(
         while queue or active:
             while queue and len(active) < jobs and not stop.is_set():
                 run_dir = queue.pop(0)
-                if cell_state(run_dir) == "finished":
-                    _evaluate_and_report(run_dir, manifest["eval"], say)
+                if cell_state(run_dir, settings) == "finished":
+                    _evaluate_and_report(run_dir, settings, say)
                     continue
                 active[run_dir] = _start_cell(run_dir)
                 say(f"start {run_dir.name}")
@@ -207,10 +195,10 @@ def run_sweep(
                 if proc.poll() is None:
                     continue
                 del active[run_dir]
-                state = cell_state(run_dir)
+                state = cell_state(run_dir, settings)
                 say(f"{state} {run_dir.name}")
                 if state == "finished" and not stop.is_set():
-                    _evaluate_and_report(run_dir, manifest["eval"], say)
+                    _evaluate_and_report(run_dir, settings, say)
             if stop.is_set():
                 for proc in active.values():
                     if proc.poll() is None:
@@ -228,13 +216,12 @@ def run_sweep(
     return sweep_progress(folder)
 
 
-def _evaluate_and_report(run_dir: Path, settings: dict[str, Any], say: Reporter) -> None:
-    try:
-        payload = evaluate_run(run_dir, settings)
-    except Exception as exc:  # noqa: BLE001 - a broken run must not end the sweep
-        say(f"eval failed {run_dir.name}: {exc}")
+def _evaluate_and_report(run_dir: Path, settings: Any, say: Reporter) -> None:
+    result = evaluate_run(run_dir, settings)
+    if result.error:
+        say(f"eval failed {run_dir.name}: {result.error}")
         return
-    accs = ", ".join(f"{t} {r['accuracy']:.2f}" for t, r in payload["tasks"].items())
+    accs = ", ".join(f"{t} {r['accuracy']:.2f}" for t, r in result.tasks.items())
     say(f"evaluated {run_dir.name}: {accs}")
 
 
@@ -255,16 +242,30 @@ def _start_cell(run_dir: Path) -> subprocess.Popen:
 
 
 def sweep_rows(folder: str | Path) -> list[dict[str, Any]]:
-    """The evaluation results of every evaluated cell: {model, task (trained on), seed, run, tasks}."""
+    """The cached evaluation of every evaluated cell: {model, task (trained on), seed, run, tasks}."""
+    from .matrix import cached_result
+
     folder = Path(folder)
     manifest = read_manifest(folder)
+    settings = _settings(manifest)
     rows = []
     for cell in manifest["cells"]:
-        data = runs.read_json(folder / cell["run"] / EVALUATION_FILE)
-        if data:
-            rows.append({**cell, "tasks": data["tasks"]})
+        result = cached_result(folder / cell["run"], settings)
+        if result is not None and result.ok:
+            rows.append({**cell, "tasks": result.tasks})
     return rows
 
 
-def manifest_json(folder: str | Path) -> str:
-    return json.dumps(read_manifest(folder), indent=2)
+def sweep_folders(root: str | Path) -> list[Path]:
+    """Every sweep folder directly under `root`, newest first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if (p / MANIFEST).exists()]
+    return sorted(found, key=lambda p: (read_manifest(p).get("created") or 0.0), reverse=True)
+
+
+def sweep_run_dirs(folder: str | Path) -> list[Path]:
+    """The run directories of a sweep, in grid order."""
+    folder = Path(folder)
+    return [folder / cell["run"] for cell in read_manifest(folder)["cells"]]

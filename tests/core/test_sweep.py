@@ -12,7 +12,8 @@ import pytest
 
 from forgetnet_core import runs
 from forgetnet_core.config import TrainConfig
-from forgetnet_core.sweep import EVALUATION_FILE, MANIFEST, cell_state, create_sweep, run_sweep, sweep_progress, sweep_rows
+from forgetnet_core.matrix import CACHE_FILE, rows_from_caches
+from forgetnet_core.sweep import MANIFEST, cell_state, create_sweep, run_sweep, sweep_progress, sweep_rows
 
 TINY = ["--batch-size", "2", "--seq-len", "16", "--d-model", "16", "--memory-slots", "4", "--eval-batches", "1",
         "--eval-every", "0", "--device", "cpu", "--eval-batches-final", "1"]
@@ -47,12 +48,14 @@ def test_tiny_sweep_end_to_end(tmp_path):
     rows = sweep_rows(folder)
     assert len(rows) == 4 and all(set(r["tasks"]) == {"associative_lookup", "changing_facts", "needle_recall", "multi_hop", "length_extrapolation"} for r in rows)
     assert all(r["tasks"]["changing_facts"]["examples"] == 32 for r in rows)
+    grouped = rows_from_caches(tmp_path, group_seeds=True)  # what the Evaluate screen and `plot` see
+    assert sorted(r.model for r in grouped) == ["forgetnet", "local_transformer"]
     # a second run repeats nothing
-    stamps = {p: p.stat().st_mtime_ns for p in folder.glob(f"*/{EVALUATION_FILE}")}
+    stamps = {p: p.stat().st_mtime_ns for p in folder.glob(f"*/{CACHE_FILE}")}
     again = subprocess.run(sweep_cmd(tmp_path, "--models", "forgetnet,local_transformer", "--tasks", "changing_facts",
                                      "--seeds", "1,2", "--steps", "3", "--jobs", "2"), capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "start" not in again.stdout
-    assert stamps == {p: p.stat().st_mtime_ns for p in folder.glob(f"*/{EVALUATION_FILE}")}
+    assert stamps == {p: p.stat().st_mtime_ns for p in folder.glob(f"*/{CACHE_FILE}")}
 
 
 def test_interrupted_sweep_resumes_without_repeating_or_losing_work(tmp_path):
@@ -70,10 +73,10 @@ def test_interrupted_sweep_resumes_without_repeating_or_losing_work(tmp_path):
     proc.send_signal(signal.SIGINT)  # Ctrl-C: children checkpoint and stop
     out, _ = proc.communicate(timeout=90)
     assert proc.returncode == 1, out
-    assert cell_state(first) == "stopped"
+    assert cell_state(first, None) == "stopped"
     stopped_at = runs.read_status(first)["step"]
     assert stopped_at >= 3
-    assert cell_state(folder / "forgetnet-needle_recall-s1") == "pending"
+    assert cell_state(folder / "forgetnet-needle_recall-s1", None) == "pending"
 
     # shrink the remaining work: finish at a step just past where it stopped
     for run_dir in folder.iterdir():
@@ -92,7 +95,7 @@ def test_interrupted_sweep_resumes_without_repeating_or_losing_work(tmp_path):
 def test_stale_cells_resume_and_failed_cells_are_skipped(tmp_path):
     base = TrainConfig(steps=2, seq_len=16, batch_size=2, d_model=16, memory_slots=4, eval_batches=1, eval_every=0)
     folder = create_sweep(tmp_path, base, ["forgetnet"], ["changing_facts", "multi_hop"], [0], name="s",
-                          eval_settings={"tasks": ["changing_facts"], "suite": "v2", "batches": 1, "batch_size": 4, "seq_len": 16, "seed": 123})
+                          eval_settings={"tasks": ["changing_facts"], "suite": "v2", "examples": 4, "seq_len": 16, "seed": 123})
     dead = folder / "forgetnet-changing_facts-s0"
     runs.write_status(dead, state="running", pid=2**22 + 12345, step=1)  # its process died without a word
     failed = folder / "forgetnet-multi_hop-s0"
