@@ -12,14 +12,16 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Label
+from textual.widgets import DataTable, Label
 from textual.worker import get_current_worker
 
 from forgetnet_core.config import TrainConfig
-from forgetnet_core.runs import RunInfo, list_runs
+from forgetnet_core.runs import RunInfo
 
+from ..run_listing import RunLister
 from ..widgets.config_form import ConfigForm
 from ..widgets.header import LabHeader
+from ..widgets.keybar import KeyBar
 from ..widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
@@ -65,6 +67,7 @@ class RunsScreen(Screen):
         super().__init__()
         self.runs_dir = Path(runs_dir)
         self.poll_interval = poll_interval
+        self.lister = RunLister(self.runs_dir)
         self._scan_timer: Timer | None = None
         self.scans = 0
 
@@ -81,7 +84,7 @@ class RunsScreen(Screen):
         with Vertical(id="form-pane"):
             yield Label("New run", classes="pane-title")
             yield ConfigForm(id="config-form")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._scan_timer = self.set_interval(self.poll_interval, self.scan, name="runs-scan")
@@ -105,7 +108,7 @@ class RunsScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="runs-scan")
     def _scan(self) -> None:
-        runs = list_runs(self.runs_dir)
+        runs = self.lister.list()
         if not get_current_worker().is_cancelled:
             self.post_message(self.RunsScanned(runs))
 

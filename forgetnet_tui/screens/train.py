@@ -15,21 +15,16 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, get_current_worker
 
-from forgetnet_core.runs import (
-    CONFIG_FILE,
-    METRICS_JSONL,
-    MetricsTail,
-    effective_state,
-    list_runs,
-    read_json,
-    read_status,
-)
+from forgetnet_core.runs import CONFIG_FILE, METRICS_JSONL, effective_state, list_runs, read_json, read_status
+
+from ..run_listing import RunTail
 
 from ..series import Curve, RunSeries, downsample, ema_debiased, format_number
 from ..widgets.header import LabHeader
+from ..widgets.keybar import KeyBar
 from ..widgets.charts import (
     PRIMARY_MARKER,
     SECONDARY_MARKER,
@@ -52,7 +47,7 @@ class Feed:
     """One run being watched: its tail of metrics.jsonl and what has been read so far (UI thread owns it)."""
 
     path: Path
-    tail: MetricsTail
+    tail: RunTail
     series: RunSeries = field(default_factory=RunSeries)
     status: dict[str, Any] | None = None
     config: dict[str, Any] | None = None
@@ -137,6 +132,7 @@ class TrainScreen(Screen):
         self._poll_worker: Worker | None = None
         self._lab_timers: list[Timer] = []
         self._looked_for_default = False
+        self._shown: dict[str | None, Text] = {}
         self._ready = False  # widgets composed (is_mounted only turns True after on_mount returns)
 
     @property
@@ -154,7 +150,7 @@ class TrainScreen(Screen):
             with VerticalScroll(id="run-details"):
                 yield Static("", id="legend")
                 yield Static("", id="details")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._ready = True
@@ -178,8 +174,7 @@ class TrainScreen(Screen):
         if not self.feeds and not self._looked_for_default:
             self._looked_for_default = True
             self._find_default_run()
-        self.poll()
-        self.request_redraw()
+        self.poll()  # new data marks the charts dirty; the cached charts show at once meanwhile
 
     # ------------------------------------------------------------------ which runs
 
@@ -188,7 +183,7 @@ class TrainScreen(Screen):
         self._looked_for_default = True
         wanted = [Path(primary), *[Path(p) for p in overlays if Path(p) != Path(primary)]]
         old = self.feeds
-        self.feeds = {p: old[p] if p in old else Feed(p, MetricsTail(p / METRICS_JSONL)) for p in wanted}
+        self.feeds = {p: old[p] if p in old else Feed(p, RunTail(p / METRICS_JSONL)) for p in wanted}
         self.primary = wanted[0]
         for path in wanted:
             self.colours.colour(path.name)
@@ -223,7 +218,7 @@ class TrainScreen(Screen):
         self._poll_worker = self._poll(self.generation, feeds)
 
     @work(thread=True, exit_on_error=False, group="train-tail")
-    def _poll(self, generation: int, feeds: list[tuple[Path, MetricsTail, bool]]) -> None:
+    def _poll(self, generation: int, feeds: list[tuple[Path, RunTail, bool]]) -> None:
         updates = []
         for path, tail, need_config in feeds:
             records, bad = tail.read_new()
@@ -279,19 +274,19 @@ class TrainScreen(Screen):
         error = self.query_one("#run-error", Static)
         feed = self.feeds.get(self.primary) if self.primary else None
         if feed is None:
-            progress.update("No run selected: open one from the Runs screen (1, then Enter).")
+            progress.show_message("No run selected: open one from the Runs screen (1, then Enter).")
             error.display = False
             return
         progress.show(Progress.from_run(feed.status, feed.config, feed.series.last_train, feed.state))
         message = (feed.status or {}).get("error")
         if feed.state == "failed":
-            error.update(f"✗ run failed: {message or 'no error message recorded (see output.log)'}")
+            self._set(error, Text(f"✗ run failed: {message or 'no error message recorded (see output.log)'}"), layout=True)
             error.display = True
         elif feed.state == "stale":
-            error.update("⚠ stale: status says running but its process is gone (resume it from the Runs screen)")
+            self._set(error, Text("⚠ stale: status says running but its process is gone (resume it from the Runs screen)"), layout=True)
             error.display = True
         elif feed.state == "deleted":
-            error.update("this run directory no longer exists")
+            self._set(error, Text("this run directory no longer exists"), layout=True)
             error.display = True
         else:
             error.display = False
@@ -329,8 +324,15 @@ class TrainScreen(Screen):
                 details.append(f"{value}\n")
         details.append(f"{'charts':>13} ", style="dim")
         details.append(f"{'smoothed' if self.smooth else 'raw'}, loss {'log' if self.log_loss else 'linear'}")
-        self.query_one("#legend", Static).update(legend)
-        self.query_one("#details", Static).update(details)
+        self._set(self.query_one("#legend", Static), legend, layout=True)
+        self._set(self.query_one("#details", Static), details, layout=True)
+
+    def _set(self, widget: Static, text: Text, layout: bool = False) -> None:
+        """Update a Static only when its content changed; `layout` only where the height may change."""
+        if self._shown.get(widget.id) == text:
+            return
+        self._shown[widget.id] = text
+        widget.update(text, layout=layout)
 
     # ------------------------------------------------------------------ drawing
 
@@ -365,7 +367,7 @@ class TrainScreen(Screen):
         self.redraws += 1
         for name, text in message.texts.items():
             chart = self.query_one(f"#chart-{name}", LineChart)
-            chart.update(text)
+            self._set(chart, text)
             chart.border_title = message.titles[name]
         self.query_one("#chart-loss", LineChart).border_subtitle = f"{_key(PRIMARY_MARKER)} answer  {SECONDARY_MARKER} aux"
         self.query_one("#chart-accuracy", LineChart).border_subtitle = f"{_key(PRIMARY_MARKER)} train batch  {SECONDARY_MARKER} held-out"

@@ -7,9 +7,9 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Static
 
 from forgetnet_core.config import (
     DEVICE_NAMES,
@@ -20,6 +20,8 @@ from forgetnet_core.config import (
     field_names,
     parse_field,
 )
+
+from .choice import ChoiceField
 
 
 @dataclass(frozen=True)
@@ -83,16 +85,20 @@ def check_form(values: dict[str, str]) -> tuple[TrainConfig | None, dict[str, st
 
 
 class ConfigForm(VerticalScroll):
-    """Rows of label, field and (when invalid) the reason beside it; a Launch button enabled only when valid."""
+    """A grid of label and field per setting; a field's problem appears under it as you type; Launch only when valid.
+
+    Kept lean on purpose (no row containers, error lines mounted only while a
+    field is invalid): Textual restyles every node of a screen when it is shown
+    again, so fewer nodes make switching to the Runs screen faster.
+    """
 
     DEFAULT_CSS = """
     ConfigForm { height: 1fr; }
-    ConfigForm .field-row { height: 1; margin: 0 0 0 0; }
-    ConfigForm .field-label { width: 17; height: 1; color: $text-muted; }
-    ConfigForm .field-row.-invalid .field-label { color: $error; text-style: bold; }
+    ConfigForm #fields { grid-size: 2; grid-columns: 17 1fr; grid-rows: 1; height: auto; }
+    ConfigForm .field-label { height: 1; color: $text-muted; }
+    ConfigForm .field-label.-invalid { color: $error; text-style: bold; }
     ConfigForm .field-input { width: 1fr; height: 1; }
-    ConfigForm .field-error { display: none; color: $error; padding: 0 0 0 17; height: auto; }
-    ConfigForm .field-error.-shown { display: block; }
+    ConfigForm .field-error { column-span: 2; color: $error; padding: 0 0 0 17; height: auto; }
     ConfigForm #launch-row { height: auto; margin: 1 0 0 0; }
     ConfigForm #launch { width: auto; min-width: 12; }
     ConfigForm #form-status { width: 1fr; padding: 1 0 0 1; color: $text-muted; }
@@ -110,27 +116,21 @@ class ConfigForm(VerticalScroll):
         self._initial = config or TrainConfig()
         self.config: TrainConfig | None = self._initial
         self.errors: dict[str, str] = {}
+        self._error_lines: dict[str, Static] = {}
+        self._validated_once = False
 
     def compose(self) -> ComposeResult:
         initial = self._initial.to_dict()
-        for field in FIELDS:
-            with Horizontal(classes="field-row", id=f"row-{field.name}"):
-                yield Label(field.label, classes="field-label")
+        with Grid(id="fields"):
+            for field in FIELDS:
+                yield Label(field.label, classes="field-label", id=f"label-{field.name}")
                 value = str(initial[field.name])
                 if field.choices is not None:
-                    widget = Select(
-                        [(c, c) for c in field.choices],
-                        value=value if value in field.choices else field.choices[0],
-                        allow_blank=False,
-                        compact=True,
-                        id=f"field-{field.name}",
-                        classes="field-input",
-                    )
+                    widget = ChoiceField(field.choices, value, id=f"field-{field.name}", classes="field-input")
                 else:
                     widget = Input(value, compact=True, id=f"field-{field.name}", classes="field-input")
                 widget.tooltip = field.help
                 yield widget
-            yield Static("", classes="field-error", id=f"error-{field.name}", markup=False)
         with Horizontal(id="launch-row"):
             yield Button("Launch", id="launch", variant="success")
             yield Static("", id="form-status")
@@ -145,18 +145,12 @@ class ConfigForm(VerticalScroll):
         out: dict[str, str] = {}
         for field in FIELDS:
             widget = self.query_one(f"#field-{field.name}")
-            if isinstance(widget, Select):
-                out[field.name] = "" if widget.value is Select.BLANK else str(widget.value)
-            else:
-                out[field.name] = widget.value
+            out[field.name] = widget.value
         return out
 
     def set_value(self, name: str, value: Any) -> None:
         widget = self.query_one(f"#field-{name}")
-        if isinstance(widget, Select):
-            widget.value = str(value)
-        else:
-            widget.value = str(value)
+        widget.value = str(value)
         self.revalidate()
 
     def load(self, config: TrainConfig) -> None:
@@ -165,24 +159,33 @@ class ConfigForm(VerticalScroll):
         for field in FIELDS:
             widget = self.query_one(f"#field-{field.name}")
             value = str(data[field.name])
-            if isinstance(widget, Select):
-                if field.choices and value in field.choices:
-                    widget.value = value
-            else:
+            if not isinstance(widget, ChoiceField) or value in widget.options:
                 widget.value = value
         self.revalidate()
 
     # ------------------------------------------------------------------ validation
 
     def revalidate(self) -> None:
+        before = self.errors
         self.config, self.errors = check_form(self.values())
+        grid = self.query_one("#fields", Grid)
         for field in FIELDS:
             message = self.errors.get(field.name)
-            row = self.query_one(f"#row-{field.name}")
-            error = self.query_one(f"#error-{field.name}", Static)
-            row.set_class(message is not None, "-invalid")
-            error.set_class(message is not None, "-shown")
-            error.update(f"↳ {message}" if message else "")
+            if message == before.get(field.name) and self._validated_once:
+                continue  # only touch fields whose state changed: typing stays cheap
+            self.query_one(f"#label-{field.name}").set_class(message is not None, "-invalid")
+            line = self._error_lines.get(field.name)
+            if message is None:
+                if line is not None:
+                    line.remove()
+                    del self._error_lines[field.name]
+            elif line is not None:
+                line.update(f"↳ {message}")
+            else:
+                line = Static(f"↳ {message}", classes="field-error", id=f"error-{field.name}", markup=False)
+                self._error_lines[field.name] = line
+                grid.mount(line, after=self.query_one(f"#field-{field.name}"))
+        self._validated_once = True
         self.query_one("#launch", Button).disabled = self.config is None
         status = self.query_one("#form-status", Static)
         if self.config is None:
@@ -192,7 +195,7 @@ class ConfigForm(VerticalScroll):
             status.update("ready")
 
     @on(Input.Changed)
-    @on(Select.Changed)
+    @on(ChoiceField.Changed)
     def _field_changed(self, event: Message) -> None:
         event.stop()
         self.revalidate()

@@ -77,10 +77,17 @@ class ProgressLine(Static):
     ProgressLine { height: 1; width: 1fr; padding: 0 1; }
     """
 
+    progress: Progress | None = None
+
     def show(self, progress: Progress) -> None:
-        self.progress = progress
-        self.update(progress_text(progress, self.content_size.width or 120))
+        if progress != self.progress:
+            self.progress = progress
+            self.update(progress_text(progress, self.content_size.width or 120), layout=False)
+
+    def show_message(self, message: str) -> None:
+        self.progress = None
+        self.update(Text(message, no_wrap=True, overflow="ellipsis"), layout=False)
 
     def on_resize(self) -> None:
-        if getattr(self, "progress", None) is not None:
-            self.update(progress_text(self.progress, self.content_size.width))
+        if self.progress is not None:
+            self.update(progress_text(self.progress, self.content_size.width), layout=False)
