@@ -144,11 +144,13 @@ class OverlayPicker(ModalScreen[list[Path]]):
         picker.loading = False
         chosen = {str(p) for p in self.selected}
         options = [
-            Selection(f"{info.name}  [{info.state}]", str(info.path), str(info.path) in chosen)
+            Selection(Text(f"{info.name}  ({info.state})"), str(info.path), str(info.path) in chosen)
             for info in message.runs
             if self.primary is None or info.path != self.primary
         ]
         picker.add_options(options)
+        if options:
+            picker.highlighted = 0
         picker.focus()
 
     def action_clear(self) -> None:

@@ -77,7 +77,7 @@ def fake_train(steps_per_tick: int = 1, delay: float = 0.01):
 
 
 async def test_stop_resume_then_delete_with_confirmation(make_app, runs_dir):
-    launcher = InProcessLauncher(train_fn=fake_train())
+    launcher = InProcessLauncher(train_fn=fake_train(delay=0.05))
     app = make_app(launcher=launcher)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
