@@ -1,0 +1,443 @@
+"""Stepper screen: walk a model through one example token by token and watch what it reads, writes and erases.
+
+The model runs once per (model, example) in a worker thread
+(forgetnet_core.stepper.build_stepper_trace); every key afterwards only moves
+a cursor over the precomputed arrays and redraws.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Optional
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Label, OptionList
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from ..widgets.stepper_panel import ModelPanel
+from ..widgets.stepper_strip import TokenStrip
+
+SPEEDS = (1, 2, 4, 8, 16, 32)  # play speeds, tokens per second
+DEFAULT_SPEED = 2  # index into SPEEDS (4 tokens/s)
+
+
+class _PanelScroll(VerticalScroll, can_focus=False):
+    """Scrolls the panels on small terminals without taking the arrow keys from the stepper."""
+
+
+@dataclass
+class _Loaded:
+    """What one worker run produced: the traces of the primary (and compared) model on one example."""
+
+    source: Any  # ModelSource of the primary model
+    primary: Any  # StepperTrace
+    compare: Any  # StepperTrace | None
+
+
+class ModelPicker(ModalScreen[Optional[Any]]):
+    """Choose a model: a run's checkpoint, the bundled checkpoint, or one of the 7 fresh models."""
+
+    DEFAULT_CSS = """
+    ModelPicker { align: center middle; background: $background 60%; }
+    ModelPicker > Vertical {
+        width: auto; max-width: 90%; height: auto; max-height: 90%;
+        border: thick $accent; background: $surface; padding: 0 1;
+    }
+    ModelPicker OptionList { width: 80; max-width: 100%; height: auto; max-height: 18; }
+    ModelPicker #picker-hint { color: $text-muted; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    class SourcesListed(Message):
+        def __init__(self, sources: list[Any]) -> None:
+            super().__init__()
+            self.sources = sources
+
+    def __init__(self, title: str, runs_dir: Path) -> None:
+        super().__init__()
+        self.picker_title = title
+        self.runs_dir = runs_dir
+        self.sources: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self.picker_title, style="bold"))
+            yield OptionList(id="model-options")
+            yield Label(f"checkpoints in {self.runs_dir}, the bundled one, fresh models · enter picks · esc cancels",
+                        id="picker-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).loading = True
+        self._list()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _list(self) -> None:
+        from forgetnet_core.stepper import list_model_sources
+
+        sources = list_model_sources(self.runs_dir)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.SourcesListed(sources))
+
+    def on_model_picker_sources_listed(self, message: SourcesListed) -> None:
+        self.sources = message.sources
+        options = self.query_one(OptionList)
+        options.loading = False
+        options.add_options([Option(s.label, id=str(i)) for i, s in enumerate(self.sources)])
+        options.highlighted = 0
+        options.focus()
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.sources[int(event.option.id)])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class StepperScreen(Screen):
+    """Step one example through a model (or two, side by side); the trace is computed once, stepping only indexes it."""
+
+    TITLE = "forgetnet-lab · Stepper"
+    BINDINGS = [
+        Binding("left", "step(-1)", "Back", show=False),
+        Binding("right", "step(1)", "Step"),
+        Binding("home", "go_start", "Start", show=False),
+        Binding("end", "go_end", "End", show=False),
+        Binding("space", "play", "Play/pause"),
+        Binding("plus,equals_sign", "speed(1)", "Faster", show=False),
+        Binding("minus", "speed(-1)", "Slower", show=False),
+        Binding("j", "next_event", "Next event"),
+        Binding("J", "previous_event", "Previous event", show=False),
+        Binding("n", "new_example", "New example"),
+        Binding("m", "pick_model", "Model"),
+        Binding("c", "compare", "Compare"),
+        Binding("x", "export", "Export"),
+    ]
+    PALETTE_ACTIONS = (
+        ("Stepper: next event", "Jump to the next token that matters: a fact about the queried key, an overwrite, the query (j)", "next_event"),
+        ("Stepper: new example", "The next seed's example (n)", "new_example"),
+        ("Stepper: pick model", "A run's checkpoint, the bundled checkpoint or a fresh model (m)", "pick_model"),
+        ("Stepper: compare models", "Two models side by side on the same example (c)", "compare"),
+        ("Stepper: export", "SVG of the screen and a PNG of the read/write heatmaps, under results/ (x)", "export"),
+    )
+    DEFAULT_CSS = """
+    StepperScreen #stepper-strip { background: $boost; }
+    StepperScreen #panels-scroll { height: 1fr; }
+    StepperScreen #panels { height: auto; padding: 0 1; }
+    StepperScreen #panel-b { display: none; border-left: vkey $panel-lighten-1; padding-left: 1; }
+    StepperScreen.-compare #panel-b { display: block; }
+    /* Compare: two narrow panels; memory folded to 3 channels a cell, the readout beside it, no slot bars. */
+    StepperScreen.-compare ModelPanel MemoryHeatmap { width: 27; }
+    StepperScreen.-compare ModelPanel SlotBars { display: none; }
+    StepperScreen.-compare ModelPanel .memory-row Readout { display: block; }
+    StepperScreen.-compare ModelPanel .time-row Readout { display: none; }
+    StepperScreen.-compare ModelPanel Timeline { width: 1fr; }
+    """
+
+    class TracesComputed(Message):
+        """The worker traced the example through the model(s)."""
+
+        def __init__(self, generation: int, loaded: _Loaded) -> None:
+            super().__init__()
+            self.generation = generation
+            self.loaded = loaded
+
+    class TraceFailed(Message):
+        def __init__(self, generation: int, error: str) -> None:
+            super().__init__()
+            self.generation = generation
+            self.error = error
+
+    class ExportWritten(Message):
+        def __init__(self, paths: list[Path], error: str | None = None) -> None:
+            super().__init__()
+            self.paths = paths
+            self.error = error
+
+    def __init__(self, checkpoint: str | None = None, task: str = "changing_facts", seed: int = 0, suite: str = "v2") -> None:
+        super().__init__()
+        self.checkpoint = checkpoint
+        self.task_name = task
+        self.seed = seed
+        self.suite = suite
+        self.source: Any = None  # ModelSource of the primary model (resolved in the worker when None)
+        self.compare_source: Any = None  # ModelSource of the compared model, or None
+        self.trace: Any = None  # StepperTrace shown on the left
+        self.compare_trace: Any = None  # StepperTrace shown on the right in compare mode
+        self.cursor = 0
+        self.speed_index = DEFAULT_SPEED
+        self.playing = False
+        self._play_timer: Timer | None = None
+        self._generation = 0
+        self._models: dict[Any, Any] = {}  # ModelSource -> (model, label); only touched by the (exclusive) worker
+        self._traces: dict[tuple, Any] = {}  # (source, task, seed, suite) -> StepperTrace; worker fills, UI reads
+        self._cache_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield TokenStrip(id="stepper-strip")
+        with _PanelScroll(id="panels-scroll"):
+            with Horizontal(id="panels"):
+                yield ModelPanel(id="panel-a")
+                yield ModelPanel(id="panel-b")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._strip = self.query_one(TokenStrip)
+        self._panel_a = self.query_one("#panel-a", ModelPanel)
+        self._panel_b = self.query_one("#panel-b", ModelPanel)
+        self.recompute()
+
+    @property
+    def runs_dir(self) -> Path:
+        return Path(getattr(self.app, "runs_dir", Path("runs")))
+
+    @property
+    def results_dir(self) -> Path:
+        return Path(getattr(self.app, "results_dir", Path("results")))
+
+    # ------------------------------------------------------------------ computing traces
+
+    def recompute(self) -> None:
+        """Trace the current example through the chosen model(s) in a worker; the result arrives as TracesComputed."""
+        self._generation += 1
+        self.query_one("#panels").loading = True
+        self._compute(self._generation, self.source, self.compare_source, self.task_name, self.seed, self.suite)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="stepper-trace")
+    def _compute(self, generation: int, source: Any, compare: Any, task: str, seed: int, suite: str) -> None:
+        try:
+            from forgetnet_core.stepper import default_source
+
+            if source is None:
+                source = default_source(self.checkpoint)
+            primary = self._trace_for(source, task, seed, suite)
+            other = self._trace_for(compare, task, seed, suite) if compare is not None else None
+        except Exception as exc:  # noqa: BLE001 - shown to the user, the screen stays usable
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            self.post_message(self.TraceFailed(generation, message))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.TracesComputed(generation, _Loaded(source, primary, other)))
+
+    def _trace_for(self, source: Any, task: str, seed: int, suite: str) -> Any:
+        """The StepperTrace of `source` on (task, seed, suite), from the cache or computed now (worker thread)."""
+        from forgetnet_core.stepper import build_stepper_trace
+
+        key = (source, task, seed, suite)
+        with self._cache_lock:
+            if key in self._traces:
+                return self._traces[key]
+            if source not in self._models:
+                self._models[source] = source.load("cpu")
+            model, label = self._models[source]
+            trace = build_stepper_trace(model, task, seed, suite, label=label)
+            if len(self._traces) > 32:
+                self._traces.clear()
+            self._traces[key] = trace
+            return trace
+
+    def on_stepper_screen_traces_computed(self, message: TracesComputed) -> None:
+        if message.generation != self._generation:
+            return
+        self.query_one("#panels").loading = False
+        self.trace = message.loaded.primary
+        self.source = message.loaded.source
+        self.compare_trace = message.loaded.compare
+        self.set_class(self.compare_trace is not None, "-compare")
+        self.cursor = min(self.cursor, self.trace.seq_len - 1)
+        self.show_cursor()
+
+    def on_stepper_screen_trace_failed(self, message: TraceFailed) -> None:
+        if message.generation != self._generation:
+            return
+        self.query_one("#panels").loading = False
+        self.notify(message.error, title="Stepper: could not trace the model", severity="error", timeout=8)
+
+    # ------------------------------------------------------------------ showing the cursor
+
+    def show_cursor(self) -> None:
+        """Redraw every view at self.cursor (pure indexing of the precomputed traces)."""
+        if self.trace is None:
+            return
+        self._strip.show(self.trace, self.cursor)
+        self._panel_a.show(self.trace, self.cursor)
+        if self.compare_trace is not None:
+            self._panel_b.show(self.compare_trace, self.cursor)
+        state = f"playing at {SPEEDS[self.speed_index]} tok/s" if self.playing else f"paused · speed {SPEEDS[self.speed_index]} tok/s"
+        example = f"{self.task_name} ({self.suite}) seed {self.seed}"
+        compare = f" · comparing with {self.compare_trace.model_label}" if self.compare_trace is not None else ""
+        self.sub_title = f"{example} · {state}{compare}"
+
+    def move_to(self, t: int) -> None:
+        if self.trace is None:
+            return
+        self.cursor = max(0, min(int(t), self.trace.seq_len - 1))
+        self.show_cursor()
+
+    # ------------------------------------------------------------------ actions
+
+    def action_step(self, delta: int) -> None:
+        self.move_to(self.cursor + delta)
+
+    def action_go_start(self) -> None:
+        self.move_to(0)
+
+    def action_go_end(self) -> None:
+        self.move_to(self.trace.seq_len - 1 if self.trace is not None else 0)
+
+    def action_next_event(self) -> None:
+        if self.trace is None:
+            return
+        t = self.trace.next_event(self.cursor)
+        if t is None:
+            self.notify("No more events in this example (home goes back to the start).", timeout=3)
+        else:
+            self.move_to(t)
+
+    def action_previous_event(self) -> None:
+        if self.trace is None:
+            return
+        t = self.trace.previous_event(self.cursor)
+        self.move_to(0 if t is None else t)
+
+    def action_play(self) -> None:
+        if self.playing:
+            self._stop_playing()
+        else:
+            if self.trace is not None and self.cursor >= self.trace.seq_len - 1:
+                self.cursor = 0
+            self.playing = True
+            self._restart_timer()
+        self.show_cursor()
+
+    def _restart_timer(self) -> None:
+        if self._play_timer is not None:
+            self._play_timer.stop()
+        self._play_timer = self.set_interval(1.0 / SPEEDS[self.speed_index], self._tick, name="stepper-play")
+
+    def _stop_playing(self) -> None:
+        self.playing = False
+        if self._play_timer is not None:
+            self._play_timer.stop()
+            self._play_timer = None
+
+    def _tick(self) -> None:
+        if self.trace is None:
+            return
+        if self.cursor >= self.trace.seq_len - 1:
+            self._stop_playing()
+            self.show_cursor()
+            return
+        self.move_to(self.cursor + 1)
+
+    def action_speed(self, delta: int) -> None:
+        self.speed_index = max(0, min(len(SPEEDS) - 1, self.speed_index + delta))
+        if self.playing:
+            self._restart_timer()
+        self.show_cursor()
+
+    def on_screen_suspend(self) -> None:
+        self._stop_playing()
+
+    def action_new_example(self) -> None:
+        self.seed += 1
+        self.cursor = 0
+        self.recompute()
+
+    def action_pick_model(self) -> None:
+        def chosen(source: Any) -> None:
+            if source is not None:
+                self.source = source
+                self.recompute()
+
+        self.app.push_screen(ModelPicker("Step through which model?", self.runs_dir), chosen)
+
+    def action_compare(self) -> None:
+        if self.compare_source is not None:
+            self.set_compare(None)
+            return
+
+        def chosen(source: Any) -> None:
+            if source is not None:
+                self.set_compare(source)
+
+        self.app.push_screen(ModelPicker("Compare with which model? (same example, side by side)", self.runs_dir), chosen)
+
+    def set_compare(self, source: Any) -> None:
+        """Show `source` beside the primary model on the same example (None ends compare mode)."""
+        self.compare_source = source
+        if source is None:
+            self.compare_trace = None
+            self.set_class(False, "-compare")
+            self.show_cursor()
+        else:
+            self.recompute()
+
+    def set_model(self, source: Any) -> None:
+        """Step through `source` (a forgetnet_core.stepper.ModelSource) instead."""
+        self.source = source
+        self.recompute()
+
+    def action_export(self) -> None:
+        if self.trace is None:
+            return
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        base = f"stepper-{self.trace.model_name}-{self.task_name}-seed{self.seed}-t{self.cursor}-{stamp}"
+        out = self.results_dir
+        out.mkdir(parents=True, exist_ok=True)
+        svg = Path(self.app.save_screenshot(filename=f"{base}.svg", path=str(out)))
+        traces = [tr for tr in (self.trace, self.compare_trace) if tr is not None and tr.has_memory]
+        self._export_pngs(traces, self.cursor, out, base, svg)
+
+    @work(thread=True, exit_on_error=False, group="stepper-export")
+    def _export_pngs(self, traces: list[Any], cursor: int, out: Path, base: str, svg: Path) -> None:
+        from forgetnet_core.stepper import save_slot_time_png
+
+        paths = [svg]
+        try:
+            for i, tr in enumerate(traces):
+                suffix = "" if i == 0 else f"-vs-{tr.model_name}"
+                paths.append(save_slot_time_png(tr, out / f"{base}{suffix}.png", cursor))
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(self.ExportWritten(paths, f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(self.ExportWritten(paths))
+
+    def on_stepper_screen_export_written(self, message: ExportWritten) -> None:
+        listing = "\n".join(str(p) for p in message.paths)
+        if message.error:
+            self.notify(f"{listing}\nPNG failed: {message.error}", title="Stepper export", severity="warning", timeout=10)
+        elif len(message.paths) == 1:
+            self.notify(f"{listing}\n(no PNG: this model keeps no memory)", title="Stepper export", timeout=10)
+        else:
+            self.notify(listing, title="Stepper export written", timeout=10)
+
+
+def time_keypress(screen: StepperScreen, key_delta: int = 1) -> float:
+    """Seconds to move the cursor and redraw every visible stepper view into terminal lines (Strips).
+
+    That is all a keypress costs the app besides Textual's compositing and the
+    terminal write: the trace is precomputed, so this is indexing plus drawing.
+    """
+    started = time.perf_counter()
+    screen.action_step(key_delta)
+    for widget in screen.query("TokenStrip, MemoryHeatmap, SlotBars, Timeline, Readout"):
+        if widget.display and widget.trace is not None and widget.region.width:  # type: ignore[attr-defined]
+            for y in range(widget.region.height):
+                widget.render_line(y)
+    return time.perf_counter() - started

@@ -1,0 +1,207 @@
+"""Memory views for the stepper: the S x d memory heatmap, per-slot bars, and slot-by-time read/write heatmaps.
+
+Each view is a pure function of a precomputed StepperTrace and a cursor
+(``render_*``), so tests can read exactly what a widget shows; the widgets
+only hold the trace and the cursor the screen gives them.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import TYPE_CHECKING, Optional
+
+import numpy as np
+from rich.style import Style
+from rich.text import Text
+
+from .stepper_palette import (
+    DIVERGING,
+    MARK_COLOURS,
+    VIRIDIS,
+    bar,
+    fg,
+    half_block,
+    spark_chars,
+    value_colours,
+    weight_colours,
+    window,
+)
+from .stepper_view import TraceView
+
+if TYPE_CHECKING:  # the UI imports no torch: traces arrive ready-made from a worker
+    from forgetnet_core.stepper import StepperTrace
+
+READ_COLOUR = "#5fd7ff"  # the slot read most strongly
+WRITE_COLOUR = "#ffaf5f"  # the slot written most strongly
+LABEL = 4  # "s07 "
+
+
+@lru_cache(maxsize=None)
+def _cell(colour: str, changed: bool) -> Style:
+    if changed:
+        return Style(color="#ffffff", bold=True, bgcolor=colour)
+    return Style(bgcolor=colour)
+
+
+def _slot_label(slot: int, read_slot: Optional[int], write_slot: Optional[int]) -> tuple[str, Style]:
+    if slot == write_slot:
+        return f"s{slot:02d}", fg(WRITE_COLOUR, bold=True)
+    if slot == read_slot:
+        return f"s{slot:02d}", fg(READ_COLOUR, bold=True)
+    return f"s{slot:02d}", Style(dim=True)
+
+
+def render_memory(st: "StepperTrace", t: int, width: int) -> Text:
+    """Title line, then one row per slot: M_{t+1} as coloured cells, '•' on cells this step changed."""
+    view = st.view(t)
+    memory, changed = view.memory, view.changed  # (S, d), (S, d) bool
+    S, d = memory.shape
+    fold = max(1, math.ceil(d / max(1, width - LABEL)))
+    cols = math.ceil(d / fold)
+    if fold > 1:  # average `fold` channels per cell; a cell is changed when any of its channels is
+        pad = cols * fold - d
+        memory = np.pad(memory, ((0, 0), (0, pad)), mode="edge").reshape(S, cols, fold).mean(axis=2)
+        changed = np.pad(changed, ((0, 0), (0, pad))).reshape(S, cols, fold).any(axis=2)
+    colours = value_colours(memory)
+    title = Text()
+    n_changed = int(view.changed.sum())
+    if width >= 60:
+        title.append(f"memory after t={t}", style="bold")
+        title.append(f"  • changed {n_changed} cells (|Δ|≥{st.change_threshold:g})  max|Δ| {view.max_change:.2f}")
+        if fold > 1:
+            title.append(f" ({fold}ch/cell)", style="dim")
+    else:  # compare mode: "t=12 •37 Δ0.41 3ch/cell"
+        title.append(f"t={t}", style="bold")
+        title.append(f" •{n_changed} Δ{view.max_change:.2f}")
+        if fold > 1:
+            title.append(f" {fold}ch/cell", style="dim")
+    title.truncate(width)
+    lines = [title]
+    for s in range(S):
+        line = Text()
+        label, style = _slot_label(s, view.read_slot, view.write_slot)
+        line.append(label + " ", style)
+        row_c, row_x = colours[s], changed[s]
+        for j in range(cols):
+            line.append("•" if row_x[j] else " ", _cell(DIVERGING[row_c[j]], bool(row_x[j])))
+        lines.append(line)
+    return Text("\n").join(lines)
+
+
+def slot_bar_columns(width: int) -> int:
+    """Bar width per quantity for a SlotBars of `width` cells (0: numbers only)."""
+    return max(0, (width - LABEL) // 4 - 7)
+
+
+def render_slot_bars(st: "StepperTrace", t: int, width: int) -> Text:
+    """Per slot at step t: read weight, write weight, effective erase, effective write (bar and number)."""
+    view = st.view(t)
+    bw = slot_bar_columns(width)
+    top_erase = max(float(st.effective_erase.max()), 1e-9)
+    top_write = max(float(st.effective_write.max()), 1e-9)
+    specs = (
+        ("read", view.read, 1.0, "{:.2f}", READ_COLOUR),
+        ("write", view.write, 1.0, "{:.2f}", WRITE_COLOUR),
+        ("erase", view.effective_erase, top_erase, "{:.3f}", "#ff5f5f"),
+        ("add", view.effective_write, top_write, "{:.3f}", "#87d787"),
+    )
+    header = Text(" " * LABEL)
+    for name, _values, _top, fmt, colour in specs:
+        cell = bw + 1 + len(fmt.format(0.0)) + 1
+        header.append(name.ljust(cell), fg(colour, bold=True))
+    header.truncate(width)
+    lines = [header]
+    for s in range(view.read.shape[0]):
+        line = Text()
+        label, style = _slot_label(s, view.read_slot, view.write_slot)
+        line.append(label + " ", style)
+        for _name, values, top, fmt, colour in specs:
+            v = float(values[s])
+            if bw:
+                line.append(bar(v, bw, top), fg(colour))
+                line.append(" ")
+            line.append(fmt.format(v), Style(bold=True) if v >= 0.5 * top and top > 0 else Style(dim=v < 0.05 * top))
+            line.append(" ")
+        line.truncate(width)
+        lines.append(line)
+    return Text("\n").join(lines)
+
+
+def _half_block_rows(data: np.ndarray, t: int, start: int, stop: int, symbol: str) -> list[Text]:
+    """Rows of '▀' cells: row k shows slot 2k (top half) and 2k+1 (bottom half); columns after t are blank."""
+    S = data.shape[1]
+    idx = weight_colours(data)  # (T, S)
+    rows = []
+    for k in range(0, S, 2):
+        line = Text(f"{symbol}{k:>3} ", style="bold" if k == 0 else "dim")
+        for i in range(start, stop):
+            if i > t:
+                line.append(" ")
+            elif k + 1 < S:
+                line.append("▀", half_block(VIRIDIS[idx[i, k]], VIRIDIS[idx[i, k + 1]]))
+            else:
+                line.append("▀", fg(VIRIDIS[idx[i, k]]))
+        rows.append(line)
+    return rows
+
+
+TIMELINE_LABEL = 5  # "β 14 "
+
+
+def render_timeline(st: "StepperTrace", t: int, width: int) -> Text:
+    """Slot-by-time read (β) and write (α) heatmaps up to t, one column per token, then surprise and the time axis.
+
+    Each heatmap row holds two slots: the top half of '▀' is slot k (the row's
+    label), the bottom half slot k+1. The axis marks the cursor (▲) and the
+    records that matter, in the token strip's colours.
+    """
+    T = st.seq_len
+    visible = max(1, width - TIMELINE_LABEL)
+    start = window(t, T, visible)
+    stop = min(T, start + visible)
+    lines: list[Text] = []
+    if st.has_memory:
+        lines += _half_block_rows(st.read, t, start, stop, "β")
+        lines += _half_block_rows(st.write, t, start, stop, "α")
+    spark = Text("surp ", style="bold")
+    spark.append(spark_chars(st.surprise[start : min(stop, t + 1)]), fg("#ffd75f"))
+    lines.append(spark)
+    axis = Text(f"{start:>4} " if start else "   t ", style="dim")
+    for i in range(start, stop):
+        kind = st.marks.get(i)
+        if i == t:
+            axis.append("▲", fg("#ffffff", bold=True))
+        elif kind:
+            axis.append("▔", fg(MARK_COLOURS[kind]))
+        else:
+            axis.append(" ")
+    lines.append(axis)
+    return Text("\n").join(lines)
+
+
+class MemoryHeatmap(TraceView):
+    """The S x d memory after the cursor's step, changed cells marked."""
+
+    DEFAULT_CSS = "MemoryHeatmap { height: auto; width: 69; }"
+
+    def build(self, st: "StepperTrace", t: int, width: int) -> Text:
+        return render_memory(st, t, width) if st.has_memory else Text("")
+
+
+class SlotBars(TraceView):
+    """Per-slot read, write, effective erase and effective write at the cursor."""
+
+    DEFAULT_CSS = "SlotBars { height: auto; width: 1fr; padding-left: 1; }"
+
+    def build(self, st: "StepperTrace", t: int, width: int) -> Text:
+        return render_slot_bars(st, t, width) if st.has_memory else Text("")
+
+
+class Timeline(TraceView):
+    """Slot-by-time read/write heatmaps, surprise sparkline and time axis up to the cursor."""
+
+    DEFAULT_CSS = "Timeline { height: auto; width: 69; }"
+
+    def build(self, st: "StepperTrace", t: int, width: int) -> Text:
+        return render_timeline(st, t, width)

@@ -1,0 +1,74 @@
+"""The base of every stepper view: a pure Text renderer drawn through Textual's line API (fast for many small spans)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+from rich.segment import Segment
+from rich.text import Text
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+if TYPE_CHECKING:
+    from forgetnet_core.stepper import StepperTrace
+
+
+class TraceView(Widget):
+    """Shows one StepperTrace at a cursor; subclasses implement ``build(trace, cursor, width) -> Text``.
+
+    ``render()`` returns that Text (what tests read). The compositor instead
+    calls ``render_line``, which serves Strips cut from the same Text once per
+    (trace, cursor, width): a heatmap is a thousand differently coloured
+    cells, and turning them into Segments directly is several times cheaper
+    than Textual's general Content path.
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.trace: Optional["StepperTrace"] = None
+        self.cursor = 0
+        self._strips: Optional[list[Strip]] = None
+        self._strips_width = -1
+
+    def build(self, trace: "StepperTrace", cursor: int, width: int) -> Text:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def show(self, trace: Optional["StepperTrace"], cursor: int) -> None:
+        """Point the view at `trace` and `cursor` and repaint (a new trace may change the height)."""
+        new_trace = trace is not self.trace
+        self.trace, self.cursor = trace, cursor
+        self._strips = None
+        self.refresh(layout=new_trace)
+
+    def _width(self) -> int:
+        return self.content_size.width or 80
+
+    def render(self) -> Text:
+        if self.trace is None:
+            return Text("")
+        return self.build(self.trace, self.cursor, self._width())
+
+    def _lines(self, width: int) -> list[Strip]:
+        if self._strips is None or self._strips_width != width:
+            text = self.build(self.trace, self.cursor, width) if self.trace is not None else self.render()
+            console = self.app.console
+            base = self.rich_style
+            strips = []
+            for line in text.split("\n", allow_blank=True):
+                segments = [Segment(s.text, base + s.style if s.style else base) for s in line.render(console) if s.text]
+                strips.append(Strip(segments, line.cell_len))
+            self._strips, self._strips_width = strips, width
+        return self._strips
+
+    def render_line(self, y: int) -> Strip:
+        width = self._width()
+        lines = self._lines(width)
+        if y < len(lines):
+            return lines[y]
+        return Strip.blank(width, self.rich_style)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if self.trace is None:
+            return 1
+        return len(self.build(self.trace, self.cursor, width).split("\n", allow_blank=True))
