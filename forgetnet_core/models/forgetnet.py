@@ -1,7 +1,9 @@
-"""ForgetNet (local attention + surprise-gated slot memory) and its four ablations, as a per-token reference loop.
+"""ForgetNet (local attention + surprise-gated slot memory) and its four ablations: per-token reference loop and fast path.
 
-This is the reference implementation of SPEC section 3: clarity over speed.
-Any faster implementation must match it. Per token t (batch implicit):
+The per-token loop here is the reference implementation of SPEC section 3:
+clarity over speed. ``forward`` uses the fast path in ``fast.py`` (same
+function, tested equal within 1e-5) unless ``trace=True``, ``reference=True``
+or ``model.fast = False``. Per token t (batch implicit):
 
     e_t   = TokEmb[x_t] + PosEmb[t + position_offset]
     a_t   = W_o softmax(W_q e_t . (W_k E_win)^T / sqrt(d)) W_v E_win,  E_win = e_{max(0,t-w)..t}
@@ -29,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from forgetnet_core.models.fast import fast_forward
 from forgetnet_core.models.registry import ModelConfig, ModelOutput, check_input
 from forgetnet_core.trace import Trace
 
@@ -52,6 +55,8 @@ class ForgetNet(nn.Module):
     has_memory = True
     use_erase = True  # False: eps_t = 0 (no_forget)
     use_surprise = True  # False: gate multiplier 1 and surprise input 0 (no_surprise)
+    content_write = True  # False: alpha_t is a fixed one-hot slot from write_slots (random_write, fifo_memory)
+    fast = True  # forward without trace uses the fast path (models/fast.py); False forces the reference loop
 
     def __init__(self, config: Optional[ModelConfig] = None) -> None:
         super().__init__()
@@ -117,6 +122,10 @@ class ForgetNet(nn.Module):
         scores = torch.einsum("bd,bsd->bs", self.write_query(h), memory)  # (B, S)
         return torch.softmax(scores / math.sqrt(self.config.d_model), dim=-1)
 
+    def write_slots(self, input_ids: Tensor) -> Tensor:
+        """(B, T) slot index written at every step, for models with a fixed one-hot alpha_t (fast path)."""
+        raise NotImplementedError(f"{self.name} writes by content, not to fixed slots")
+
     @staticmethod
     def update(memory: Tensor, alpha: Tensor, g: Tensor, eps: Tensor, v: Tensor) -> Tensor:
         """M_{t+1}[i] = tanh(M_t[i] * (1 - alpha_i g eps) + alpha_i g v); (B, S, d)."""
@@ -124,8 +133,25 @@ class ForgetNet(nn.Module):
         return torch.tanh(memory * (1.0 - ag * eps[:, None, :]) + ag * v[:, None, :])
 
     # ---------------------------------------------------------------- forward
-    def forward(self, input_ids: Tensor, position_offset: int = 0, trace: bool = False) -> ModelOutput:
-        """Run the per-token loop over ``input_ids`` (B, T); ``trace=True`` also records every step."""
+    def forward(
+        self, input_ids: Tensor, position_offset: int = 0, trace: bool = False, reference: bool = False
+    ) -> ModelOutput:
+        """Answer/next-token logits and stats for ``input_ids`` (B, T).
+
+        By default this is the fast path. ``trace=True`` (which also records
+        every step) or ``reference=True`` (or ``self.fast = False``) runs the
+        per-token reference loop instead.
+        """
+        cfg = self.config
+        check_input(input_ids, position_offset, cfg)
+        input_ids = input_ids.long()  # gather and one_hot need int64
+        if self.fast and not trace and not reference:
+            answer_logits, token_logits, stats = fast_forward(self, input_ids, position_offset)
+            return ModelOutput(answer_logits=answer_logits, token_logits=token_logits, stats=stats)
+        return self.reference_forward(input_ids, position_offset, trace)
+
+    def reference_forward(self, input_ids: Tensor, position_offset: int = 0, trace: bool = False) -> ModelOutput:
+        """Run the per-token reference loop over ``input_ids`` (B, T); ``trace=True`` also records every step."""
         cfg = self.config
         check_input(input_ids, position_offset, cfg)
         input_ids = input_ids.long()  # gather and one_hot need int64
@@ -227,20 +253,30 @@ class RandomWrite(ForgetNet):
     """ForgetNet writing to a fixed pseudo-random slot: alpha_t = one_hot((x_t + 17 t) mod S) (W_wq unused)."""
 
     name = "random_write"
+    content_write = False
 
     def write_weights(self, h: Tensor, memory: Tensor, x_t: Tensor, t: int) -> Tensor:
         slots = (x_t + 17 * t) % self.config.memory_slots  # (B,)
         return F.one_hot(slots, self.config.memory_slots).to(h.dtype)  # (B, S)
+
+    def write_slots(self, input_ids: Tensor) -> Tensor:
+        t = torch.arange(input_ids.shape[1], device=input_ids.device)  # (T,)
+        return (input_ids + 17 * t[None]) % self.config.memory_slots  # (B, T)
 
 
 class FifoMemory(ForgetNet):
     """ForgetNet writing round-robin: alpha_t = one_hot(t mod S) (W_wq unused)."""
 
     name = "fifo_memory"
+    content_write = False
 
     def write_weights(self, h: Tensor, memory: Tensor, x_t: Tensor, t: int) -> Tensor:
         slots = torch.full_like(x_t, t % self.config.memory_slots)  # (B,)
         return F.one_hot(slots, self.config.memory_slots).to(h.dtype)  # (B, S)
+
+    def write_slots(self, input_ids: Tensor) -> Tensor:
+        t = torch.arange(input_ids.shape[1], device=input_ids.device)  # (T,)
+        return (t % self.config.memory_slots)[None].expand_as(input_ids)  # (B, T)
 
 
 __all__ = ["FifoMemory", "ForgetNet", "NoForget", "NoSurprise", "RandomWrite"]
