@@ -78,6 +78,42 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def discover_runs(root: str | Path) -> list[tuple[Path, str | None]]:
+    """(run directory, sweep folder name or None) for every run under root, as list_runs finds them."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    out: list[tuple[Path, str | None]] = []
+    try:
+        children = list(root.iterdir())
+    except OSError:
+        return []
+    for child in children:
+        if not child.is_dir() or child.name.startswith("eval-"):
+            continue
+        if is_run_dir(child):
+            out.append((child, None))
+        elif (child / "sweep.json").exists():
+            try:
+                grandchildren = list(child.iterdir())
+            except OSError:
+                continue
+            out.extend((g, child.name) for g in grandchildren if g.is_dir() and is_run_dir(g))
+    return out
+
+
+def newest_run(root: str | Path) -> Path | None:
+    """The run the Train screen opens by default: the newest running one, else the newest; reads status files only."""
+    best: tuple[bool, float, str] | None = None
+    chosen: Path | None = None
+    for path, _sweep in discover_runs(root):
+        status = read_status(path) or {}
+        key = (effective_state(status) == "running", float(status.get("started") or status.get("updated") or 0.0), path.name)
+        if best is None or key > best:
+            best, chosen = key, path
+    return chosen
+
+
 class RunLister:
     """Lists the runs under `root` like list_runs (sweep folders included, newest first). Thread-safe."""
 
@@ -88,34 +124,13 @@ class RunLister:
 
     def list(self) -> list[RunInfo]:
         with self._lock:
-            found = [self._info(path, sweep) for path, sweep in self._discover()]
+            found = [self._info(path, sweep) for path, sweep in discover_runs(self.root)]
             alive = {info.path for info in found}
             for path in list(self._tails):
                 if path not in alive:
                     del self._tails[path]
         found.sort(key=lambda r: (r.started or r.updated or 0.0, r.name), reverse=True)
         return found
-
-    def _discover(self) -> list[tuple[Path, str | None]]:
-        if not self.root.is_dir():
-            return []
-        out: list[tuple[Path, str | None]] = []
-        try:
-            children = list(self.root.iterdir())
-        except OSError:
-            return []
-        for child in children:
-            if not child.is_dir() or child.name.startswith("eval-"):
-                continue
-            if is_run_dir(child):
-                out.append((child, None))
-            elif (child / "sweep.json").exists():
-                try:
-                    grandchildren = list(child.iterdir())
-                except OSError:
-                    continue
-                out.extend((g, child.name) for g in grandchildren if g.is_dir() and is_run_dir(g))
-        return out
 
     def _info(self, run_dir: Path, sweep: str | None) -> RunInfo:
         config = read_json(run_dir / CONFIG_FILE) or {}

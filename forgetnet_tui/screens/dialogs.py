@@ -31,7 +31,9 @@ class HelpScreen(ModalScreen[None]):
     """Every key of the screen it was opened from, with what it does."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="HelpScreen") + """
-    HelpScreen VerticalScroll { height: auto; max-height: 20; width: auto; }
+    HelpScreen > Vertical { width: 80; }
+    HelpScreen VerticalScroll { height: auto; max-height: 30; width: 1fr; }
+    HelpScreen #help-table { width: 1fr; height: auto; }
     HelpScreen #help-hint { color: $text-muted; }
     """
     BINDINGS = [
@@ -55,7 +57,7 @@ class HelpScreen(ModalScreen[None]):
         with Vertical():
             yield Label(Text(f"Keys: {self.help_title}", style="bold"))
             with VerticalScroll():
-                yield Static(table)
+                yield Static(table, id="help-table")
             yield Label("esc closes · ctrl+p opens the command palette", id="help-hint")
 
     def action_dismiss(self) -> None:  # type: ignore[override]

@@ -18,9 +18,9 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, get_current_worker
 
-from forgetnet_core.runs import CONFIG_FILE, METRICS_JSONL, effective_state, list_runs, read_json, read_status
+from forgetnet_core.runs import CONFIG_FILE, METRICS_JSONL, effective_state, read_json, read_status
 
-from ..run_listing import RunTail
+from ..run_listing import RunTail, newest_run
 
 from ..series import Curve, RunSeries, downsample, ema_debiased, format_number
 from ..widgets.header import LabHeader
@@ -199,10 +199,7 @@ class TrainScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train-default")
     def _find_default_run(self) -> None:
-        runs = list_runs(self.runs_dir)
-        running = [r for r in runs if r.state == "running"]
-        pick = (running or runs or [None])[0]
-        self.post_message(self.DefaultRunFound(pick.path if pick else None))
+        self.post_message(self.DefaultRunFound(newest_run(self.runs_dir)))
 
     def on_train_screen_default_run_found(self, message: DefaultRunFound) -> None:
         if message.path is not None and not self.feeds:

@@ -56,7 +56,7 @@ class RunsTable(DataTable):
     DEFAULT_CSS = """
     RunsTable { height: 1fr; }
     """
-    BINDINGS = [Binding("enter", "select_cursor", "Open run on the Train screen", show=False)]
+    BINDINGS = [Binding("enter", "select_cursor", "Open run")]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
