@@ -399,23 +399,26 @@ def fast_forward(model: "ForgetNet", input_ids: Tensor, position_offset: int):
     q = F.linear(a, model.read_query.weight * scale, model.read_query.bias * scale)[:, :, None]  # (T, B, 1, d)
     c = a + model.read_proj.bias  # (T, B, d) a_t + b_r
 
+    # With T = 1 the write side (gate, erase, write, write query) only shapes M_1, which nothing reads: the
+    # reference leaves those weights without a gradient (None, not zeros), and so must this path.
+    writes = (lambda p: p) if T > 1 else (lambda p: p.detach())  # noqa: E731
     gw, gb = model.gate_proj.weight, model.gate_proj.bias  # (d, 2d+1) over [h; r; s], (d,)
-    wr2 = torch.cat([model.read_proj.weight, gw[:, d : 2 * d]], dim=0)  # (2d, d)
-    w_parts, b_parts = [gw[:, :d]], [gb]
+    wr2 = torch.cat([model.read_proj.weight, writes(gw[:, d : 2 * d])], dim=0)  # (2d, d) = [W_r; W_g[r]]
+    w_parts, b_parts = [writes(gw[:, :d])], [writes(gb)]
     if plan.erase:
-        w_parts.append(model.erase_proj.weight)
-        b_parts.append(model.erase_proj.bias)
+        w_parts.append(writes(model.erase_proj.weight))
+        b_parts.append(writes(model.erase_proj.bias))
     write_scale = 2.0 if plan.sigmoid_tanh else 1.0
-    w_parts.append(model.write_proj.weight * write_scale)
-    b_parts.append(model.write_proj.bias * write_scale)
+    w_parts.append(writes(model.write_proj.weight) * write_scale)
+    b_parts.append(writes(model.write_proj.bias) * write_scale)
     if plan.content:
-        w_parts.append(model.write_query.weight * scale)
-        b_parts.append(model.write_query.bias * scale)
+        w_parts.append(writes(model.write_query.weight) * scale)
+        b_parts.append(writes(model.write_query.bias) * scale)
     if plan.surprise:  # only feeds the surprise, which has no gradient
         w_parts.append(model.token_head.weight.detach())
         b_parts.append(model.token_head.bias.detach())
     wh, bh = torch.cat(w_parts, dim=0), torch.cat(b_parts, dim=0)
-    w_gs = gw[:, 2 * d]  # (d,)
+    w_gs = writes(gw[:, 2 * d])  # (d,)
 
     x_tm = input_ids.t().contiguous()  # (T, B)
     alpha_fixed = None
