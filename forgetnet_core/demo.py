@@ -49,7 +49,7 @@ def run_demo(args: Any) -> str:
     with torch.no_grad():
         out = model(ids, trace=model.has_memory)
     tokens = batch.input_ids[0].tolist()
-    marks = _marks(meta)
+    marks = _marks(meta, tokens)
     lines = [
         f"task {args.task} ({args.suite}), seed {args.seed}, seq_len {args.seq_len}; model {label}",
         "",
@@ -86,12 +86,12 @@ def run_demo(args: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _marks(meta: Any) -> dict[int, str]:
-    """Position -> what happens there (for changing_facts: stale fact, overwrite, latest, query)."""
+def _marks(meta: Any, tokens: list[int]) -> dict[int, str]:
+    """Position -> what happens there, in the stepper's words (forgetnet_core.stepper.marks_and_events)."""
+    from .stepper import marks_and_events
+
+    _, events = marks_and_events(meta, tokens)
     marks: dict[int, str] = {}
-    for name in ("facts", "stale", "overwrites", "latest", "hops", "query"):
-        for pos in meta.positions.get(name, ()):
-            label = {"facts": "fact about the query", "stale": "stale fact", "overwrites": "overwrite",
-                     "latest": "newest fact (the answer)", "hops": "hop", "query": "QUERY"}[name]
-            marks[pos] = label
+    for event in events:
+        marks[event.t] = f"{marks[event.t]}; {event.text}" if event.t in marks else event.text
     return marks

@@ -124,6 +124,8 @@ class StepperScreen(Screen):
         Binding("m", "pick_model", "Model"),
         Binding("c", "compare", "Compare"),
         Binding("x", "export", "Export"),
+        Binding("pageup", "scroll_panels(-1)", "Scroll up", show=False),
+        Binding("pagedown", "scroll_panels(1)", "Scroll down", show=False),
     ]
     PALETTE_ACTIONS = (
         ("Stepper: next event", "Jump to the next token that matters: a fact about the queried key, an overwrite, the query (j)", "next_event"),
@@ -144,7 +146,18 @@ class StepperScreen(Screen):
     StepperScreen.-compare ModelPanel .memory-row Readout { display: block; }
     StepperScreen.-compare ModelPanel .time-row Readout { display: none; }
     StepperScreen.-compare ModelPanel Timeline { width: 1fr; }
+    /* Under 110 columns: each panel's rows stack (scroll with the mouse or pgup/pgdn); compared panels stack too. */
+    StepperScreen.-narrow ModelPanel .memory-row, StepperScreen.-narrow ModelPanel .time-row { layout: vertical; }
+    StepperScreen.-narrow ModelPanel MemoryHeatmap, StepperScreen.-narrow ModelPanel Timeline { width: 1fr; }
+    StepperScreen.-narrow ModelPanel SlotBars { padding-left: 0; }
+    StepperScreen.-narrow ModelPanel Readout { padding-left: 0; }
+    StepperScreen.-narrow #panels { layout: vertical; }
+    StepperScreen.-narrow #panel-b { border-left: none; padding-left: 0; border-top: hkey $panel-lighten-1; }
+    StepperScreen.-narrow.-compare ModelPanel .memory-row { layout: horizontal; }
+    StepperScreen.-narrow.-compare ModelPanel MemoryHeatmap { width: 27; }
+    StepperScreen.-narrow.-compare ModelPanel .memory-row Readout { padding-left: 1; }
     """
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
     class TracesComputed(Message):
         """The worker traced the example through the model(s)."""
@@ -314,6 +327,10 @@ class StepperScreen(Screen):
             return
         t = self.trace.previous_event(self.cursor)
         self.move_to(0 if t is None else t)
+
+    def action_scroll_panels(self, direction: int) -> None:
+        scroll = self.query_one("#panels-scroll", VerticalScroll)
+        scroll.scroll_relative(y=direction * max(1, scroll.size.height - 2), animate=False)
 
     def action_play(self) -> None:
         if self.playing:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 from rich.style import Style
-from rich.text import Text
+from rich.text import Span, Text
 
 from .stepper_palette import (
     DIVERGING,
@@ -52,8 +52,20 @@ def _slot_label(slot: int, read_slot: Optional[int], write_slot: Optional[int]) 
     return f"s{slot:02d}", Style(dim=True)
 
 
+def _cells(label: str, label_style: Style, chars: list[str], styles: list[Style]) -> Text:
+    """A label then one styled character per cell, built in one go (a heatmap row is dozens of spans)."""
+    n = len(label)
+    spans = [Span(0, n, label_style)] + [Span(n + j, n + j + 1, style) for j, style in enumerate(styles)]
+    return Text(label + "".join(chars), spans=spans, end="")
+
+
 def render_memory(st: "StepperTrace", t: int, width: int) -> Text:
     """Title line, then one row per slot: M_{t+1} as coloured cells, '•' on cells this step changed."""
+    return Text("\n").join(memory_lines(st, t, width))
+
+
+def memory_lines(st: "StepperTrace", t: int, width: int) -> list[Text]:
+    """The lines of :func:`render_memory`."""
     view = st.view(t)
     memory, changed = view.memory, view.changed  # (S, d), (S, d) bool
     S, d = memory.shape
@@ -79,14 +91,12 @@ def render_memory(st: "StepperTrace", t: int, width: int) -> Text:
     title.truncate(width)
     lines = [title]
     for s in range(S):
-        line = Text()
         label, style = _slot_label(s, view.read_slot, view.write_slot)
-        line.append(label + " ", style)
-        row_c, row_x = colours[s], changed[s]
-        for j in range(cols):
-            line.append("•" if row_x[j] else " ", _cell(DIVERGING[row_c[j]], bool(row_x[j])))
-        lines.append(line)
-    return Text("\n").join(lines)
+        row_c, row_x = colours[s].tolist(), changed[s].tolist()
+        chars = ["•" if x else " " for x in row_x]
+        styles = [_cell(DIVERGING[c], x) for c, x in zip(row_c, row_x)]
+        lines.append(_cells(label + " ", style, chars, styles))
+    return lines
 
 
 def slot_bar_columns(width: int) -> int:
@@ -131,17 +141,16 @@ def render_slot_bars(st: "StepperTrace", t: int, width: int) -> Text:
 def _half_block_rows(data: np.ndarray, t: int, start: int, stop: int, symbol: str) -> list[Text]:
     """Rows of '▀' cells: row k shows slot 2k (top half) and 2k+1 (bottom half); columns after t are blank."""
     S = data.shape[1]
-    idx = weight_colours(data)  # (T, S)
+    shown = min(stop, t + 1)  # columns start..shown-1 are drawn, the rest are blank
+    idx = weight_colours(data[start:shown]).tolist() if shown > start else []  # (columns, S)
     rows = []
     for k in range(0, S, 2):
-        line = Text(f"{symbol}{k:>3} ", style="bold" if k == 0 else "dim")
-        for i in range(start, stop):
-            if i > t:
-                line.append(" ")
-            elif k + 1 < S:
-                line.append("▀", half_block(VIRIDIS[idx[i, k]], VIRIDIS[idx[i, k + 1]]))
-            else:
-                line.append("▀", fg(VIRIDIS[idx[i, k]]))
+        if k + 1 < S:
+            styles = [half_block(VIRIDIS[col[k]], VIRIDIS[col[k + 1]]) for col in idx]
+        else:
+            styles = [fg(VIRIDIS[col[k]]) for col in idx]
+        line = _cells(f"{symbol}{k:>3} ", LABEL_BOLD if k == 0 else LABEL_DIM, ["▀"] * len(styles), styles)
+        line.append(" " * (stop - max(shown, start)))
         rows.append(line)
     return rows
 
@@ -149,7 +158,16 @@ def _half_block_rows(data: np.ndarray, t: int, start: int, stop: int, symbol: st
 TIMELINE_LABEL = 5  # "β 14 "
 
 
+LABEL_BOLD = Style(bold=True)
+LABEL_DIM = Style(dim=True)
+
+
 def render_timeline(st: "StepperTrace", t: int, width: int) -> Text:
+    """The slot-by-time view as one Text (see timeline_lines)."""
+    return Text("\n").join(timeline_lines(st, t, width))
+
+
+def timeline_lines(st: "StepperTrace", t: int, width: int) -> list[Text]:
     """Slot-by-time read (β) and write (α) heatmaps up to t, one column per token, then surprise and the time axis.
 
     Each heatmap row holds two slots: the top half of '▀' is slot k (the row's
@@ -177,7 +195,7 @@ def render_timeline(st: "StepperTrace", t: int, width: int) -> Text:
         else:
             axis.append(" ")
     lines.append(axis)
-    return Text("\n").join(lines)
+    return lines
 
 
 class MemoryHeatmap(TraceView):
@@ -187,6 +205,9 @@ class MemoryHeatmap(TraceView):
 
     def build(self, st: "StepperTrace", t: int, width: int) -> Text:
         return render_memory(st, t, width) if st.has_memory else Text("")
+
+    def build_lines(self, st: "StepperTrace", t: int, width: int) -> list[Text]:
+        return memory_lines(st, t, width) if st.has_memory else [Text("")]
 
 
 class SlotBars(TraceView):
@@ -205,3 +226,6 @@ class Timeline(TraceView):
 
     def build(self, st: "StepperTrace", t: int, width: int) -> Text:
         return render_timeline(st, t, width)
+
+    def build_lines(self, st: "StepperTrace", t: int, width: int) -> list[Text]:
+        return timeline_lines(st, t, width)

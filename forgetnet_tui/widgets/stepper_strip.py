@@ -47,10 +47,14 @@ def render_strip(st: Optional["StepperTrace"], t: int, width: int) -> Text:
     status.append(f"t {t}/{T - 1} ", style="bold")
     status.append(st.names[t], ROLE_STYLES.get(st.roles[t], ROLE_STYLES["other"]))
     status.append(f" ({st.roles[t]})")
-    for event in st.events:
-        if event.t == t:
-            status.append("  ")
-            status.append(event.text, fg(MARK_COLOURS.get(event.kind, "#ffffff"), bold=True))
+    here = [e for e in st.events if e.t == t]
+    inside = [] if here or t not in st.marks else [e for e in st.events if t - 2 <= e.t < t and e.kind == st.marks[t]]
+    for event in here:
+        status.append("  ")
+        status.append(event.text, fg(MARK_COLOURS.get(event.kind, "#ffffff"), bold=True))
+    for event in inside[-1:]:  # a value or SEP inside a marked record: name the record, dimmer
+        status.append(f"  in t={event.t}: ", style="dim")
+        status.append(event.text, fg(MARK_COLOURS.get(event.kind, "#ffffff")))
     legend = Text()
     for kind in ("stale", "overwrite", "latest", "query"):
         legend.append("  ")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
+from functools import lru_cache
+
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
 from textual.strip import Strip
@@ -12,6 +15,35 @@ from textual.widget import Widget
 
 if TYPE_CHECKING:
     from forgetnet_core.stepper import StepperTrace
+
+
+@lru_cache(maxsize=4096)
+def _combine(base: Style, style: Style | str) -> Style:
+    return base + (Style.parse(style) if isinstance(style, str) else style)
+
+
+def _segments(line: Text, base: Style) -> Optional[list[Segment]]:
+    """Segments of one line whose spans do not overlap (what the stepper's renderers build), else None.
+
+    Equivalent to ``line.render`` for such lines, without its general
+    span-stacking machinery (the heatmaps are a thousand spans a frame).
+    """
+    plain = line.plain
+    if line.style:
+        base = _combine(base, line.style)
+    segments: list[Segment] = []
+    pos = 0
+    for start, end, style in sorted(line.spans, key=lambda span: span.start):
+        if start < pos:
+            return None
+        if start > pos:
+            segments.append(Segment(plain[pos:start], base))
+        if end > start:
+            segments.append(Segment(plain[start:end], _combine(base, style)))
+        pos = end
+    if pos < len(plain):
+        segments.append(Segment(plain[pos:], base))
+    return segments
 
 
 class TraceView(Widget):
@@ -34,6 +66,10 @@ class TraceView(Widget):
     def build(self, trace: "StepperTrace", cursor: int, width: int) -> Text:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def build_lines(self, trace: "StepperTrace", cursor: int, width: int) -> list[Text]:
+        """``build`` as a list of lines (views with many spans override this to skip the join and split)."""
+        return self.build(trace, cursor, width).split("\n", allow_blank=True)
+
     def show(self, trace: Optional["StepperTrace"], cursor: int) -> None:
         """Point the view at `trace` and `cursor` and repaint (a new trace may change the height)."""
         new_trace = trace is not self.trace
@@ -51,12 +87,14 @@ class TraceView(Widget):
 
     def _lines(self, width: int) -> list[Strip]:
         if self._strips is None or self._strips_width != width:
-            text = self.build(self.trace, self.cursor, width) if self.trace is not None else self.render()
+            lines = self.build_lines(self.trace, self.cursor, width) if self.trace is not None else [self.render()]
             console = self.app.console
             base = self.rich_style
             strips = []
-            for line in text.split("\n", allow_blank=True):
-                segments = [Segment(s.text, base + s.style if s.style else base) for s in line.render(console) if s.text]
+            for line in lines:
+                segments = _segments(line, base)
+                if segments is None:  # overlapping spans: let rich resolve them
+                    segments = [Segment(s.text, base + s.style if s.style else base) for s in line.render(console) if s.text]
                 strips.append(Strip(segments, line.cell_len))
             self._strips, self._strips_width = strips, width
         return self._strips
@@ -71,4 +109,4 @@ class TraceView(Widget):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if self.trace is None:
             return 1
-        return len(self.build(self.trace, self.cursor, width).split("\n", allow_blank=True))
+        return len(self.build_lines(self.trace, self.cursor, width))
