@@ -242,3 +242,31 @@ def test_the_stepper_screen_imports_no_torch():
     code = "import sys, forgetnet_tui.screens.stepper; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+async def test_m_picks_a_checkpoint_from_the_runs_dir(make_app, runs_dir):
+    import json
+
+    from forgetnet_core import runs
+    from forgetnet_core.evaluate import fresh_model
+
+    run = runs_dir / "fifo_memory-changing_facts-20260101-000000"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"model": "fifo_memory", "task": "changing_facts"}))
+    model = fresh_model("fifo_memory", seed=5)
+    runs.save_checkpoint(run / "checkpoint.pt", {"config": {"model": "fifo_memory"}, "model_state": model.state_dict(), "step": 1})
+    app = await open_stepper(make_app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot, app)
+        await pilot.press("j", "m")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker) and app.screen.sources, what="the picker")
+        assert app.screen.sources[0].path == str(run / "checkpoint.pt")  # runs first, newest first
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.trace.model_name == "fifo_memory", what="the run's model")
+        assert screen.cursor == screen.trace.events[1].t  # same example, same cursor
+        assert run.name in screen.trace.model_label
+        writes = screen.trace.write
+        assert all(int(writes[t].argmax()) == t % 16 for t in range(screen.trace.seq_len))  # fifo: slot t mod S
+        await pilot.press("m", "escape")  # esc keeps the model
+        await pilot.pause()
+        assert isinstance(app.screen, StepperScreen) and screen.trace.model_name == "fifo_memory"
