@@ -150,6 +150,7 @@ def main() -> int:
         smooth = log = False
         screen = "train"
         results: dict[str, list[float]] = {}
+        presses: list[tuple[float, int, str]] = []
         timeouts = 0
         cycle = ["s", "g", "1", "2"]
         for i in range(args.presses):
@@ -170,6 +171,7 @@ def main() -> int:
                 timeouts += 1
             else:
                 results.setdefault(key, []).append(at - t0)
+                presses.append((at - t0, i, key))
             time.sleep(random.uniform(0.15, 0.35))
         term.close()
         status = read_status(run) or {}
@@ -185,6 +187,8 @@ def main() -> int:
             print(f"  {names[key]:<32} p50 {statistics.median(values) * 1000:6.1f} ms   p95 {percentile(values, 95) * 1000:6.1f} ms   max {max(values) * 1000:6.1f} ms")
     if every:
         print(f"  {'all keys':<32} p50 {statistics.median(every) * 1000:6.1f} ms   p95 {percentile(every, 95) * 1000:6.1f} ms   max {max(every) * 1000:6.1f} ms")
+    slowest = ", ".join(f"#{i} {key} {dt * 1000:.0f} ms" for dt, i, key in sorted(presses, reverse=True)[:5])
+    print(f"  slowest presses: {slowest}")
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     return 0 if every and not timeouts else 1
 

@@ -13,6 +13,7 @@ class LabHeader(Widget):
 
     DEFAULT_CSS = """
     LabHeader {
+        dock: top;
         height: 1;
         width: 1fr;
         background: $panel;

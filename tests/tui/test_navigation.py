@@ -159,3 +159,23 @@ def test_importing_the_app_does_not_import_torch():
     code = "import sys, forgetnet_tui.app, forgetnet_tui.screens.runs, forgetnet_tui.screens.train; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (130, 40)])
+async def test_header_and_key_bar_span_the_screen_in_both_layouts(make_app, size):
+    from forgetnet_tui.widgets.header import LabHeader
+    from forgetnet_tui.widgets.keybar import KeyBar
+
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        for key in ("1", "2"):
+            await pilot.press(key)
+            header = app.screen.query_one(LabHeader).region
+            bar = app.screen.query_one(KeyBar).region
+            assert (header.x, header.y, header.width) == (0, 0, size[0])
+            assert (bar.x, bar.y, bar.width) == (0, size[1] - 1, size[0])
+        # Runs screen: side by side when wide, stacked when narrow.
+        await pilot.press("1")
+        table = app.screen.query_one("#table-pane").region
+        form = app.screen.query_one("#form-pane").region
+        assert (form.x > table.x) if size[0] >= 110 else (form.y > table.y)
