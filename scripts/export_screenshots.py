@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import sys
 import tempfile
@@ -65,9 +66,11 @@ def main() -> int:
     parser.add_argument("--size", default="120x36", help="COLSxROWS")
     args = parser.parse_args()
     cols, rows = (int(v) for v in args.size.lower().split("x"))
-    out = Path(args.out)
+    out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    runs_dir = Path(tempfile.mkdtemp(prefix="forgetnet-screens-")) / "runs"
+    scratch = Path(tempfile.mkdtemp(prefix="forgetnet-screens-"))
+    os.chdir(scratch)  # the app shows its runs directory: make it read "runs", as for a user
+    runs_dir = Path("runs")
     launcher = InProcessLauncher()
     try:
         print("training forgetnet on changing_facts (300 steps)...", flush=True)
@@ -77,7 +80,8 @@ def main() -> int:
         asyncio.run(shoot(runs_dir, out, (cols, rows), finished, launcher, running))
     finally:
         launcher.shutdown()
-        shutil.rmtree(runs_dir.parent, ignore_errors=True)
+        os.chdir(REPO)
+        shutil.rmtree(scratch, ignore_errors=True)
     for name in ("runs.svg", "train.svg"):
         print(f"wrote {out / name}")
     return 0
