@@ -141,8 +141,9 @@ class MetricsTail:
 
     A line without its newline yet is left for the next call (the writer is
     mid-line); a complete line that is not a JSON object is counted in
-    `bad_lines` and skipped. If the file shrinks (a resumed run truncated it)
-    reading restarts from the beginning and `reset` is set.
+    `bad_lines` and skipped. If the file shrinks or is replaced by another
+    file (a resume rewrites it through a rename), reading restarts from the
+    beginning and `reset` is set: the caller should drop what it had.
     """
 
     def __init__(self, path: str | Path):
@@ -151,15 +152,20 @@ class MetricsTail:
         self.bad_lines = 0
         self.reset = False
         self._partial = b""
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the file being read
 
     def read_new(self) -> tuple[list[dict[str, Any]], int]:
         """Return (new records, bad lines found in this call)."""
         self.reset = False
         try:
-            size = self.path.stat().st_size
+            st = self.path.stat()
         except OSError:
             return [], 0
-        if size < self.offset:
+        size = st.st_size
+        identity = (st.st_dev, st.st_ino)
+        replaced = self._identity is not None and identity != self._identity
+        self._identity = identity
+        if size < self.offset or replaced:
             self.offset, self._partial, self.reset = 0, b"", True
         if size == self.offset:
             return [], 0

@@ -75,6 +75,18 @@ def test_metrics_tail_reads_only_appended_bytes_and_skips_bad_lines(tmp_path):
     assert tail.reset and [r["step"] for r in records] == [1]
 
 
+def test_metrics_tail_notices_a_replaced_file_that_grew(tmp_path):
+    path = tmp_path / runs.METRICS_JSONL
+    path.write_text('{"kind": "train", "step": 1}\n{"kind": "train", "step": 2}\n')
+    tail = runs.MetricsTail(path)
+    assert [r["step"] for r in tail.read_new()[0]] == [1, 2]
+    runs.truncate_metrics_after(tmp_path, 1)  # what a resume does: rewrite through a rename
+    with open(path, "a") as fh:
+        fh.write('{"kind": "train", "step": 2, "loss": 0.5}\n{"kind": "train", "step": 3}\n')
+    records, _ = tail.read_new()
+    assert tail.reset and [r["step"] for r in records] == [1, 2, 3]
+
+
 def test_checkpoint_is_atomic_and_weights_only(tmp_path):
     path = tmp_path / "checkpoint.pt"
     runs.save_checkpoint(path, {"config": {"model": "forgetnet"}, "model_state": {"w": torch.ones(2)}, "step": 3})
