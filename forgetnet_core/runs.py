@@ -328,29 +328,37 @@ def run_info(run_dir: str | Path) -> RunInfo:
     )
 
 
-_SUMMARY_CACHE: dict[Path, tuple[int, float, float | None, float | None]] = {}
+class _Summary:
+    """Latest training loss and best held-out accuracy of one metrics.jsonl, kept up to date incrementally."""
+
+    def __init__(self, path: Path):
+        self.tail = MetricsTail(path)
+        self.last_loss: float | None = None
+        self.best: float | None = None
+
+    def update(self) -> tuple[float | None, float | None]:
+        records, _ = self.tail.read_new()
+        if self.tail.reset:
+            self.last_loss = self.best = None
+        for r in records:
+            if r.get("kind") == "train" and isinstance(r.get("loss"), (int, float)):
+                self.last_loss = float(r["loss"])
+            elif r.get("kind") == "eval" and isinstance(r.get("eval_accuracy"), (int, float)):
+                acc = float(r["eval_accuracy"])
+                self.best = acc if self.best is None else max(self.best, acc)
+        return self.last_loss, self.best
+
+
+_SUMMARIES: dict[Path, _Summary] = {}
 
 
 def _scan_metrics_summary(run_dir: Path) -> tuple[float | None, float | None]:
-    """(latest training loss, best held-out accuracy), cached by file size and mtime."""
+    """(latest training loss, best held-out accuracy), reading only what was appended since the last call."""
     path = run_dir / METRICS_JSONL
-    try:
-        st = path.stat()
-    except OSError:
-        return None, None
-    cached = _SUMMARY_CACHE.get(path)
-    if cached and cached[0] == st.st_size and cached[1] == st.st_mtime:
-        return cached[2], cached[3]
-    records, _ = read_metrics(run_dir)
-    last_loss = None
-    best = None
-    for r in records:
-        if r.get("kind") == "train" and isinstance(r.get("loss"), (int, float)):
-            last_loss = float(r["loss"])
-        elif r.get("kind") == "eval" and isinstance(r.get("eval_accuracy"), (int, float)):
-            best = float(r["eval_accuracy"]) if best is None else max(best, float(r["eval_accuracy"]))
-    _SUMMARY_CACHE[path] = (st.st_size, st.st_mtime, last_loss, best)
-    return last_loss, best
+    summary = _SUMMARIES.get(path)
+    if summary is None:
+        summary = _SUMMARIES[path] = _Summary(path)
+    return summary.update()
 
 
 def list_runs(root: str | Path) -> list[RunInfo]:
