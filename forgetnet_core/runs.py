@@ -19,7 +19,7 @@ METRICS_JSON = "metrics.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 OUTPUT_LOG = "output.log"
 
-STATES = ("running", "finished", "stopped", "failed", "stale")
+STATES = ("pending", "running", "finished", "stopped", "failed", "stale")
 CHECKPOINT_FORMAT = 1
 
 
@@ -112,9 +112,9 @@ def pid_alive(pid: Any) -> bool:
 
 
 def effective_state(status: dict[str, Any] | None) -> str:
-    """The state to show: status.json's, or `stale` when it says running but its process is gone."""
+    """The state to show: status.json's, `stale` when it says running but its process is gone, `pending` without one."""
     if not status:
-        return "stale"
+        return "pending"  # a run directory not started yet (e.g. a sweep cell)
     state = status.get("state", "stale")
     if state == "running" and not pid_alive(status.get("pid")):
         return "stale"

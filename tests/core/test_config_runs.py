@@ -126,12 +126,15 @@ def test_list_runs_marks_dead_running_runs_stale(tmp_path):
     live = runs.new_run_dir(tmp_path, "no_forget", "multi_hop")
     runs.write_json_atomic(live / runs.CONFIG_FILE, TrainConfig(model="no_forget").to_dict())
     runs.write_status(live, state="running", pid=os.getpid(), step=1, total_steps=500, started=3.0)
+    queued = runs.new_run_dir(tmp_path, "random_write", "multi_hop")
+    runs.write_json_atomic(queued / runs.CONFIG_FILE, TrainConfig(model="random_write").to_dict())
     infos = {i.model: i for i in runs.list_runs(tmp_path)}
+    assert infos["random_write"].state == "pending"
     assert infos["forgetnet"].state == "finished"
     assert infos["forgetnet"].last_loss == 1.5 and infos["forgetnet"].best_eval_accuracy == 0.4
     assert infos["fifo_memory"].state == "stale"
     assert infos["no_forget"].state == "running"
-    assert [i.model for i in runs.list_runs(tmp_path)] == ["no_forget", "fifo_memory", "forgetnet"]
+    assert [i.model for i in runs.list_runs(tmp_path)][:3] == ["no_forget", "fifo_memory", "forgetnet"]
 
 
 def test_new_run_dir_never_reuses_a_name(tmp_path):
