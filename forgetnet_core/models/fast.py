@@ -115,7 +115,7 @@ class MemoryRecurrence(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, dh_ext, *unused):  # noqa: D102
         plan: Plan = ctx.plan
-        (q, wr2, wh, ln_w, ln_b, mem, beta, r_all, u_all, h_all, p_all, sig, v_all, alpha, g_all) = ctx.saved_tensors
+        (q, wr2, wh, ln_w, ln_b, mem, beta, r_all, u_all, h_all, bh, sig, v_all, alpha, g_all) = ctx.saved_tensors
         mult, s_all = ctx.extra
         T, B, _, d = q.shape
         S = mem.shape[2]
@@ -140,14 +140,15 @@ class MemoryRecurrence(torch.autograd.Function):
         vfac = 1.0 - v * v  # tanh' of the write logits
         if plan.sigmoid_tanh:
             vfac.mul_(0.5)  # P holds 2 W_w h + 2 b_w
-        f_w = g * vfac  # dL/d write logits = A1 f_w
+        f_w = vfac.mul_(g)  # dL/d write logits = A1 f_w
         f_gv = v * gfac  # dL/d gate logits = A1 f_gv - A2 f_ge
         gv = (g * v)[:, :, None]  # (T, B, 1, d)
         if plan.erase:
-            eps = sig[..., d : 2 * d].contiguous()
+            eps = sig[..., d : 2 * d]
             f_e = g * eps * (eps - 1.0)  # dL/d erase logits = A2 f_e
-            f_ge = eps * gfac
+            f_ge = gfac.mul_(eps)
             ge = (g * eps)[:, :, None]  # (T, B, 1, d)
+        del g, gfac, vfac
 
         # dd = dL/d[u | P's gradient columns] for every step: (T, B, d + kg)
         dd = new(T, B, d + kg)  # every column is written at every step
@@ -178,7 +179,8 @@ class MemoryRecurrence(torch.autograd.Function):
             f_e_l, f_ge_l, ge_l = f_e.unbind(0), f_ge.unbind(0), ge.unbind(0)
             de_l = dd[..., 2 * d : 3 * d].unbind(0)
         if plan.content:
-            ws_l = p_all[:, :, None, o_wq : o_wq + d].contiguous().unbind(0)  # strided broadcast operands are slow
+            ws = F.linear(h_all, wh[o_wq : o_wq + d], bh[o_wq : o_wq + d])  # (T, B, d) write queries, all steps at once
+            ws_l = ws[:, :, None].unbind(0)
             dwq_l = dd[:, :, None, d + o_wq : 2 * d + o_wq].unbind(0)
 
         bmm, mul, addcmul = torch.bmm, torch.mul, torch.addcmul
@@ -264,7 +266,7 @@ def recurrence_forward(q, c, m0, wr2, wh, bh, ln_w, ln_b, w_gs, x, alpha_fixed, 
     beta = new(n_t, B, 1, S)  # read weights
     r_all = new(n_t, B, 1, d)  # r_t
     u_all = new(T, B, d)  # u_t = a_t + W_r r_t + b_r, before LayerNorm
-    p_all = new(n_t, B, kp)  # P_t (gate columns completed in place to the full gate logits)
+    p_all = new(1, B, kp)  # P_t scratch (gate columns completed in place to the full gate logits)
     sig = new(T, B, n_sig)  # sigmoid of P's leading columns: [gate | eps | (write)]
     v_all = new(n_t, B, d)  # v_t = tanh(W_w h_t + b_w)
     alpha = new(n_t, B, 1, S) if plan.content else alpha_fixed  # write weights
@@ -345,7 +347,7 @@ def recurrence_forward(q, c, m0, wr2, wh, bh, ln_w, ln_b, w_gs, x, alpha_fixed, 
     outs = (h_all, g_all, eps_all, s_out, mem_l[T])
     if not save:
         return outs, None
-    return outs, (mem, beta, r_all, u_all, h_all, p_all, sig, v_all, alpha, g_all, mult, s_all)
+    return outs, (mem, beta, r_all, u_all, h_all, bh, sig, v_all, alpha, g_all, mult, s_all)
 
 
 def local_attention(model: "ForgetNet", e: Tensor) -> Tensor:
