@@ -243,6 +243,30 @@ def checkpoint_rows(runs_dir: str | Path) -> list[RowSpec]:
     return specs
 
 
+def sweep_specs(folder: str | Path) -> tuple[list[RowSpec], EvalSettings]:
+    """A sweep's rows (every cell whose run has a checkpoint, in grid order) and the settings it was evaluated with.
+
+    The settings are the manifest's `eval`, so each finished cell's cached
+    result (written by `forgetnet sweep`) is found without evaluating again.
+    Cells not started yet have no checkpoint and no row; a running cell's row
+    holds its latest checkpoint. ValueError when `folder` is not a sweep.
+    """
+    from .sweep import read_manifest
+
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    try:
+        settings = EvalSettings.from_dict(manifest.get("eval") or {})
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"sweep {folder.name}: unreadable eval settings in its manifest ({_one_line(exc)})") from None
+    specs = []
+    for cell in manifest.get("cells") or []:
+        run_dir = folder / str(cell.get("run", ""))
+        if cell.get("run") and (run_dir / runs.CHECKPOINT_FILE).exists():
+            specs.append(RowSpec.for_run(run_dir))
+    return specs, settings
+
+
 @dataclass
 class RowResult:
     """One row's results under one EvalSettings, or the error that stopped it."""
