@@ -262,7 +262,8 @@ def sweep_folders(root: str | Path) -> list[Path]:
     if not root.is_dir():
         return []
     found = [p for p in root.iterdir() if (p / MANIFEST).exists()]
-    return sorted(found, key=lambda p: (read_manifest(p).get("created") or 0.0), reverse=True)
+    # An unreadable manifest sorts last rather than hiding every other sweep (read_manifest then says what is wrong).
+    return sorted(found, key=lambda p: ((runs.read_json(p / MANIFEST) or {}).get("created") or 0.0, p.name), reverse=True)
 
 
 def sweep_run_dirs(folder: str | Path) -> list[Path]:
