@@ -1,10 +1,11 @@
-"""Runs screen: the config form that launches runs, and the live table of every run in the runs directory."""
+"""Runs screen: the config form that launches runs, and the live table of every run and sweep in the runs directory."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,18 +19,18 @@ from textual.worker import get_current_worker
 from forgetnet_core.config import TrainConfig
 from forgetnet_core.runs import RunInfo
 
-from ..run_listing import RunLister
+from ..run_listing import Listing, RunLister
 from ..widgets.config_form import ConfigForm
 from ..widgets.header import LabHeader
 from ..widgets.keybar import KeyBar
-from ..widgets.runs_table import RunsTable
+from ..widgets.runs_table import RunsTable, sweep_counts
 
 if TYPE_CHECKING:
     from ..app import ForgetNetLab
 
 
 class RunsScreen(Screen):
-    """Configure and launch runs; watch, stop, resume and delete them."""
+    """Configure and launch runs; watch, stop, resume and delete them; expand a sweep into its runs."""
 
     TITLE = "forgetnet-lab · Runs"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
@@ -40,6 +41,7 @@ class RunsScreen(Screen):
         Binding("r", "resume_run", "Resume"),
         Binding("d", "delete_run", "Delete"),
         Binding("l", "launch", "Launch"),
+        Binding("e", "toggle_sweep", "Expand/collapse sweep", show=False),
         Binding("c", "copy_config", "Copy config", show=False),
         Binding("n", "focus_form", "Edit form", show=False),
         Binding("escape", "focus_table", "Back to table", show=False),
@@ -53,15 +55,20 @@ class RunsScreen(Screen):
         ("Run: resume", "Continue the highlighted stopped run from its checkpoint (r)", "resume_run"),
         ("Run: delete", "Delete the highlighted run after confirmation (d)", "delete_run"),
         ("Run: mark to overlay", "Mark or unmark the highlighted run (space)", "mark"),
-        ("Run: copy config to the form", "Fill the form from the highlighted run (c)", "copy_config"),
+        ("Run: copy config to the form", "Fill the form from the highlighted run, or a sweep's base config (c)", "copy_config"),
+        ("Sweep: expand or collapse", "Show the highlighted sweep's runs, or fold them back into one row (e, or enter on the sweep)", "toggle_sweep"),
     )
 
     class RunsScanned(Message):
-        """A fresh listing of the runs directory, made in a worker thread."""
+        """A fresh listing of the runs directory (runs and sweeps), made in a worker thread."""
 
-        def __init__(self, runs: list[RunInfo]) -> None:
+        def __init__(self, listing: Listing) -> None:
             super().__init__()
-            self.runs = runs
+            self.listing = listing
+
+        @property
+        def runs(self) -> list[RunInfo]:
+            return self.listing.all_runs()
 
     def __init__(self, runs_dir: Path, poll_interval: float = 1.0) -> None:
         super().__init__()
@@ -69,6 +76,7 @@ class RunsScreen(Screen):
         self.poll_interval = poll_interval
         self.lister = RunLister(self.runs_dir)
         self._scan_timer: Timer | None = None
+        self._title: Text | None = None
         self.scans = 0
 
     @property
@@ -108,18 +116,19 @@ class RunsScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="runs-scan")
     def _scan(self) -> None:
-        runs = self.lister.list()
+        listing = self.lister.scan()
         if not get_current_worker().is_cancelled:
-            self.post_message(self.RunsScanned(runs))
+            self.post_message(self.RunsScanned(listing))
 
     def on_runs_screen_runs_scanned(self, message: RunsScanned) -> None:
         self.scans += 1
         table = self.query_one(RunsTable)
         before = (table.current_key, table.current_run.state if table.current_run else None)
-        table.show_runs(message.runs)
-        self.query_one("#runs-empty", Label).display = not message.runs
+        table.show_listing(message.listing)
+        self.query_one("#runs-empty", Label).display = not (message.listing.runs or message.listing.sweeps)
         if (table.current_key, table.current_run.state if table.current_run else None) != before:
             self.refresh_bindings()
+        self._update_title()
 
     @property
     def table(self) -> RunsTable:
@@ -128,20 +137,51 @@ class RunsScreen(Screen):
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:
         self.refresh_bindings()
+        self._update_title()
+
+    def _update_title(self) -> None:
+        """The pane title says where the cursor is: the runs directory, or a sweep with its progress.
+
+        The group row's counts sit in columns an 80-column terminal cuts off, so
+        the title repeats them (and names the highlighted run) inside a sweep.
+        """
+        table = self.table
+        sweep = table.current_sweep
+        if sweep is None:
+            title = Text(f"Runs in {self.runs_dir}")
+        else:
+            title = Text("Sweep ") + Text(sweep.name, style="bold")
+            run = table.current_run
+            if run is not None:
+                title += Text(f" › {run.name}")
+            title += Text(f" · {sweep.done}/{sweep.total} done · {sweep_counts(sweep)}", style="not bold")
+            pending = sweep.counts.get("pending", 0)
+            if pending and run is None:
+                title += Text(f" · {pending} pending", style="not bold")
+        title.no_wrap, title.overflow = True, "ellipsis"
+        if title != self._title:
+            self._title = title
+            self.query_one("#runs-title", Label).update(title)
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.action_open_run()
+        self.action_open_run()  # a click on a sweep's row expands or collapses it
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out run actions that do not apply to the highlighted run."""
-        if action not in ("open_run", "mark", "stop_run", "resume_run", "delete_run", "copy_config"):
+        """Grey out run actions that do not apply to the highlighted row (a run, or a sweep's row)."""
+        if action not in ("open_run", "mark", "stop_run", "resume_run", "delete_run", "copy_config", "toggle_sweep"):
             return True
         try:
-            run = self.table.current_run
+            table = self.table
+            run = table.current_run
         except Exception:  # noqa: BLE001 - before compose
             return None
+        if action == "toggle_sweep":
+            return True if table.current_sweep is not None else None
+        if table.on_sweep_row:
+            # A sweep's row opens (expands) and copies its base config; run actions wait for one of its runs.
+            return True if action in ("open_run", "copy_config") else None
         if run is None:
             return False  # no runs: keep the footer for the keys that work
         if action == "stop_run":
@@ -155,6 +195,9 @@ class RunsScreen(Screen):
     # ------------------------------------------------------------------ actions
 
     def action_open_run(self) -> None:
+        if self.table.on_sweep_row:
+            self.action_toggle_sweep()
+            return
         run = self.table.current_run
         if run is None:
             return
@@ -181,15 +224,24 @@ class RunsScreen(Screen):
         if run is not None:
             self.lab.delete_run(run.path, run.state)
 
+    def action_toggle_sweep(self) -> None:
+        """Expand the highlighted sweep into its runs, or collapse it (from its row or any of its runs)."""
+        if self.table.toggle_sweep() is None:
+            self.notify("Not a sweep: e expands or collapses a sweep's row (made by `forgetnet sweep`)", timeout=2)
+        self.refresh_bindings()
+
     def action_launch(self) -> None:
         self.query_one(ConfigForm).request_launch()
 
     def action_copy_config(self) -> None:
-        run = self.table.current_run
-        if run is None or not run.config:
+        table = self.table
+        sweep = table.current_sweep if table.on_sweep_row else None
+        run = table.current_run
+        config, name = (sweep.base_config, f"sweep {sweep.name}'s base config") if sweep else ((run.config, run.name) if run else ({}, ""))
+        if not config:
             return
-        self.query_one(ConfigForm).load(TrainConfig.from_dict(run.config))
-        self.notify(f"Form filled from {run.name}", timeout=2)
+        self.query_one(ConfigForm).load(TrainConfig.from_dict(config))
+        self.notify(f"Form filled from {name}", timeout=2)
 
     def action_focus_form(self) -> None:
         self.query_one("#field-model").focus()
