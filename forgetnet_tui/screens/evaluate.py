@@ -1,4 +1,4 @@
-"""Evaluate screen: the evaluation matrix of checkpoints and fresh models x tasks, cached, grouped by seed, exported."""
+"""Evaluate screen: the evaluation matrix of checkpoints and fresh models x tasks, cached, grouped by seed, exported; a sweep in one step."""
 
 from __future__ import annotations
 
@@ -28,11 +28,12 @@ from forgetnet_core.matrix import (
     checkpoint_rows,
     export_folder_name,
     export_rows,
+    sweep_specs,
     unique_dir,
     where_files_are,
 )
 
-from ..widgets.eval_dialogs import CheckpointPicker, ExportDialog, FreshModelPicker
+from ..widgets.eval_dialogs import CheckpointPicker, ExportDialog, FreshModelPicker, SweepPicker
 from ..widgets.eval_matrix import EvalMatrix, status_cell
 from ..widgets.eval_settings import EvalSettingsForm
 
@@ -66,6 +67,7 @@ class EvaluateScreen(Screen):
         Binding("e", "evaluate", "Evaluate"),
         Binding("c", "cancel", "Cancel"),
         Binding("a", "pick_checkpoints", "Checkpoints"),
+        Binding("w", "load_sweep", "Load sweep"),
         Binding("f", "add_fresh", "Add fresh"),
         Binding("x", "export", "Export"),
         Binding("s", "sort_next", "Sort"),
@@ -80,6 +82,7 @@ class EvaluateScreen(Screen):
     ]
     PALETTE_ACTIONS = (
         ("Evaluate: run missing rows", "Evaluate every row without a result for these settings (e)", "evaluate"),
+        ("Evaluate: load a sweep", "Its runs as the rows, grouped by seed, with the settings the sweep evaluated them with (w)", "load_sweep"),
         ("Evaluate: re-evaluate all", "Ignore the caches and evaluate every row again (R)", "reevaluate_all"),
         ("Evaluate: export", "Figures, tables and a screenshot into results/ (x)", "export"),
         ("Evaluate: group seeds on/off", "One row per experiment, or one per run (g)", "toggle_grouping"),
@@ -104,6 +107,24 @@ class EvaluateScreen(Screen):
             self.results = results
             self.settings_key = settings_key
             self.keys = keys
+
+    class SweepLoaded(Message):
+        """A sweep's rows, the settings in its manifest and the cached results for them (or why it could not be read)."""
+
+        def __init__(
+            self,
+            folder: Path,
+            specs: list[RowSpec],
+            settings: EvalSettings | None,
+            results: dict[str, RowResult],
+            error: str | None = None,
+        ) -> None:
+            super().__init__()
+            self.folder = folder
+            self.specs = specs
+            self.settings = settings
+            self.results = results
+            self.error = error
 
     class RowStarted(Message):
         def __init__(self, key: str) -> None:
@@ -167,6 +188,7 @@ class EvaluateScreen(Screen):
         self.rows: list[MatrixRow] = []
         self.evaluating = False
         self.loaded = False
+        self.sweep: str | None = None  # the sweep whose runs are the rows (w), for the title
         self.last_export: list[Path] = []
         self._stop: threading.Event | None = None
         self._fresh_seeds: dict[str, int] = {}
@@ -216,6 +238,8 @@ class EvaluateScreen(Screen):
         self.post_message(self.RowsLoaded(specs, results, settings.cache_key()))
 
     def on_evaluate_screen_rows_loaded(self, message: RowsLoaded) -> None:
+        if self.sweep is not None:
+            return  # a sweep was loaded before the runs directory's listing arrived: it wins
         self.loaded = True
         self.specs = message.specs
         if message.settings_key == self.settings.cache_key():
@@ -259,7 +283,7 @@ class EvaluateScreen(Screen):
         empty.display = not self.specs
         empty.update(
             f"No checkpoints in {self.runs_dir} yet.\n"
-            "a: pick checkpoints · f: add a fresh (untrained) model · train runs on the Runs screen"
+            "a: pick checkpoints · w: load a sweep · f: add a fresh (untrained) model · train runs on the Runs screen"
         )
         self.matrix.display = bool(self.specs)
         self._update_title()
@@ -290,7 +314,8 @@ class EvaluateScreen(Screen):
         n = len(self.rows)
         st = self.settings
         seed = "v1 seeds" if st.suite == "v1" else f"seed {st.seed}"
-        parts = [f"{n} row{'s' if n != 1 else ''}", st.suite, f"{st.examples} ex/task", f"len {st.seq_len}/{st.extrapolation_length}", seed]
+        parts = [f"sweep {self.sweep}"] if self.sweep else []
+        parts += [f"{n} row{'s' if n != 1 else ''}", st.suite, f"{st.examples} ex/task", f"len {st.seq_len}/{st.extrapolation_length}", seed]
         if self.sort_by:
             parts.append(f"sorted by {self.sort_by} {'▼' if self.descending else '▲'}")
         parts.append("seeds grouped" if self.group_seeds else "seeds apart")
@@ -300,7 +325,7 @@ class EvaluateScreen(Screen):
         detail = self.query_one("#eval-detail", Static)
         row = self.matrix.current_row if self.rows else None
         if row is None:
-            detail.update("e evaluates · a picks checkpoints · f adds a fresh model · x exports · o settings")
+            detail.update("e evaluates · a picks checkpoints · w loads a sweep · f adds a fresh model · x exports · o settings")
             return
         detail.update(self._describe(row))
 
@@ -365,8 +390,11 @@ class EvaluateScreen(Screen):
     # ------------------------------------------------------------------ evaluation
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Cancel and Load sweep take turns in the footer: one applies while evaluating, the other otherwise.
         if action == "cancel":
-            return True if self.evaluating else None
+            return True if self.evaluating else False
+        if action == "load_sweep":
+            return False if self.evaluating else True
         if action in ("evaluate", "reevaluate", "reevaluate_all", "remove_row"):
             if self.evaluating or not self.specs:
                 return None
@@ -517,12 +545,71 @@ class EvaluateScreen(Screen):
             current = {s.key for s in self.specs}
             specs = [s for s in self.specs if s.fresh or s.key in keep or s.key in running]
             added = [RowSpec.for_run(p) for p in paths if str(p) not in current]
+            if added or len(specs) != len(self.specs):
+                self.sweep = None  # rows chosen by hand: no longer "the sweep"
             self.specs = specs + added
             self.refresh_matrix()
             if added:
                 self._read_caches([s.key for s in added])
 
         self.app.push_screen(CheckpointPicker(self.runs_dir, chosen), apply)  # type: ignore[arg-type]
+
+    def action_load_sweep(self) -> None:
+        """Pick a sweep folder; its runs replace the rows, grouped by seed, under the settings it was evaluated with."""
+        if self.evaluating:
+            self.notify("Cancel the evaluation (c) before loading a sweep", severity="warning", timeout=3)
+            return
+
+        def chosen(folder: Path | None) -> None:
+            if folder is not None:
+                self.query_one("#eval-title", Label).update(f"Loading sweep {folder.name}…")
+                self._load_sweep(folder)
+
+        self.app.push_screen(SweepPicker(self.runs_dir), chosen)  # type: ignore[arg-type]
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="eval-sweep")
+    def _load_sweep(self, folder: Path) -> None:
+        try:
+            specs, settings = sweep_specs(folder)
+        except (ValueError, KeyError, TypeError, OSError) as exc:
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            self.post_message(self.SweepLoaded(folder, [], None, {}, text[:300]))
+            return
+        results = {}
+        for spec in specs:
+            hit = cached_result(spec.run_dir, settings)  # type: ignore[arg-type]
+            if hit is not None:
+                results[spec.key] = hit
+        self.post_message(self.SweepLoaded(folder, specs, settings, results))
+
+    def on_evaluate_screen_sweep_loaded(self, message: SweepLoaded) -> None:
+        if message.error is not None or message.settings is None:
+            self._update_title()
+            self.notify(f"Cannot load sweep {message.folder.name}: {message.error}", severity="error", timeout=6, markup=False)
+            return
+        if self.evaluating:
+            self.notify("An evaluation started meanwhile: the sweep was not loaded", severity="warning", timeout=3)
+            return
+        self.loaded = True
+        self.sweep = message.folder.name
+        self.settings = message.settings
+        self.query_one(EvalSettingsForm).show_settings(message.settings)  # its Changed posts equal settings: ignored
+        self.specs = message.specs
+        self.results = dict(message.results)
+        self.row_state.clear()
+        self.progress.clear()
+        self.group_seeds = True
+        self.expanded.clear()
+        self.refresh_matrix()
+        if self.rows:
+            self.matrix.move_cursor(row=0, animate=False)
+        missing = len(self.specs) - len(self.results)
+        todo = f"; {missing} without a result (e evaluates them)" if missing else ""
+        self.notify(
+            f"Sweep {self.sweep}: {len(self.specs)} runs with a checkpoint, {len(self.results)} results from its caches{todo}",
+            timeout=4,
+            markup=False,
+        )
 
     def action_add_fresh(self) -> None:
         def add(name: str | None) -> None:

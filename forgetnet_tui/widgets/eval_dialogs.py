@@ -1,4 +1,4 @@
-"""Dialogs of the Evaluate screen: pick checkpoints, add a fresh model, choose export formats."""
+"""Dialogs of the Evaluate screen: pick checkpoints, load a sweep, add a fresh model, choose export formats."""
 
 from __future__ import annotations
 
@@ -90,6 +90,77 @@ class CheckpointPicker(ModalScreen["list[Path] | None"]):
 
     def action_apply(self) -> None:
         self.dismiss([Path(v) for v in self.query_one(SelectionList).selected if v])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SweepPicker(ModalScreen["Path | None"]):
+    """Choose a sweep folder (newest first) whose runs become the rows; enter loads, esc cancels."""
+
+    DEFAULT_CSS = _CSS.format(name="SweepPicker") + """
+    SweepPicker OptionList { width: 90; max-width: 100%; height: auto; max-height: 16; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    class SweepsListed(Message):
+        def __init__(self, sweeps: list[tuple[Path, str]]) -> None:
+            super().__init__()
+            self.sweeps = sweeps  # (folder, one-line description)
+
+    def __init__(self, runs_dir: Path) -> None:
+        super().__init__()
+        self.runs_dir = runs_dir
+        self.folders: dict[str, Path] = {}
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(f"Sweeps in {self.runs_dir}", style="bold"))
+            yield OptionList(id="sweeps")
+            yield Label("enter loads its runs and its eval settings · esc cancels", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).loading = True
+        self._list()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="eval-sweep-picker")
+    def _list(self) -> None:
+        from forgetnet_core.sweep import read_manifest, sweep_folders, sweep_progress
+
+        found: list[tuple[Path, str]] = []
+        folders = sweep_folders(self.runs_dir)
+        width = max((len(f.name) for f in folders), default=0)
+        for folder in folders:
+            if get_current_worker().is_cancelled:
+                return
+            try:
+                manifest, counts = read_manifest(folder), sweep_progress(folder)
+            except (ValueError, KeyError, TypeError) as exc:
+                found.append((folder, f"{folder.name:<{width}}  unreadable manifest: {exc}"))
+                continue
+            done = counts.get("finished", 0) + counts.get("evaluated", 0)
+            grid = "×".join(str(len(manifest.get(k) or [])) for k in ("models", "tasks", "seeds"))
+            parts = [f"{done}/{counts['total']} done", f"{counts.get('evaluated', 0)} evaluated"]
+            parts += [f"{counts[s]} {s}" for s in ("running", "failed") if counts.get(s)]
+            found.append((folder, f"{folder.name:<{width}}  {' · '.join(parts)}  ({grid})"))
+        self.post_message(self.SweepsListed(found))
+
+    def on_sweep_picker_sweeps_listed(self, message: SweepsListed) -> None:
+        options = self.query_one(OptionList)
+        options.loading = False
+        if not message.sweeps:
+            options.add_option(Option("(no sweep here yet: `forgetnet sweep --models ... --tasks ... --seeds ...` makes one)", disabled=True))
+        for i, (folder, line) in enumerate(message.sweeps):
+            self.folders[f"sweep-{i}"] = folder
+            options.add_option(Option(line, id=f"sweep-{i}"))
+        options.highlighted = 0 if message.sweeps else None
+        options.focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        folder = self.folders.get(event.option.id or "")
+        if folder is not None:
+            self.dismiss(folder)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -73,6 +73,20 @@ class EvalSettingsForm(VerticalScroll):
     def on_mount(self) -> None:
         self._validate(post=False)
 
+    def show_settings(self, settings: EvalSettings) -> None:
+        """Put `settings` in the fields (e.g. a loaded sweep's); the Changed messages that follow carry them."""
+        self.initial = settings  # keeps the tasks and batch size the fields do not show
+        self.query_one("#setting-suite", Select).value = settings.suite
+        values = {
+            "examples": str(settings.examples),
+            "seq_len": str(settings.seq_len),
+            "extrapolation_len": "" if settings.extrapolation_len is None else str(settings.extrapolation_len),
+            "seed": str(settings.seed),
+        }
+        for name, value in values.items():
+            self.query_one(f"#setting-{name}", Input).value = value
+        self._validate(post=False)
+
     def texts(self) -> dict[str, str]:
         texts = {"suite": str(self.query_one("#setting-suite", Select).value)}
         for name in SETTING_FIELDS[1:]:
