@@ -186,7 +186,13 @@ def run_sweep(
         while queue or active:
             while queue and len(active) < jobs and not stop.is_set():
                 run_dir = queue.pop(0)
-                if cell_state(run_dir, settings) == "finished":
+                state = cell_state(run_dir, settings)  # again: the TUI or another sweep may have got there first
+                if state == "evaluated":
+                    continue
+                if state == "running":
+                    say(f"skip {run_dir.name}: running in another process")
+                    continue
+                if state == "finished":
                     _evaluate_and_report(run_dir, settings, say)
                     continue
                 active[run_dir] = _start_cell(run_dir)

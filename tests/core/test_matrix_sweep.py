@@ -1,4 +1,4 @@
-"""matrix.sweep_specs: a sweep's rows and its manifest's eval settings, so the sweep's cached results are hit."""
+"""Sweeps as the TUI uses them: matrix.sweep_specs (rows + the manifest's eval settings), sweep_folders, and no double start."""
 
 from __future__ import annotations
 
@@ -49,3 +49,33 @@ def test_sweep_specs_of_a_sweep_with_no_checkpoint_yet(tmp_path):
     assert specs == [] and settings.seq_len == BASE.seq_len
     assert not any((p / runs.CHECKPOINT_FILE).exists() for p in folder.iterdir() if p.is_dir())
     assert matrix.checkpoint_rows(tmp_path) == []
+
+
+def test_sweep_folders_puts_an_unreadable_manifest_last(tmp_path):
+    from forgetnet_core.sweep import sweep_folders
+
+    good = create_sweep(tmp_path, BASE, ["forgetnet"], ["changing_facts"], [1], name="good")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "sweep.json").write_text("{ half a manifest")
+    assert sweep_folders(tmp_path) == [good, tmp_path / "broken"]
+
+
+def test_run_sweep_skips_a_cell_that_started_elsewhere_meanwhile(tmp_path):
+    """A cell resumed from the TUI (or by another sweep) after the queue was made is not started twice."""
+    import os
+
+    from forgetnet_core.sweep import run_sweep
+
+    folder = create_sweep(tmp_path, BASE, ["forgetnet"], ["changing_facts"], [1, 2], name="race", eval_settings=SETTINGS.to_dict())
+    second = folder / "forgetnet-changing_facts-s2"
+    lines: list[str] = []
+
+    def report(line: str) -> None:
+        lines.append(line)
+        if line == "start forgetnet-changing_facts-s1":  # the queue is made; now someone else starts s2
+            runs.write_status(second, state="running", pid=os.getpid(), step=0)
+
+    counts = run_sweep(folder, jobs=1, report=report)
+    assert "skip forgetnet-changing_facts-s2: running in another process" in lines
+    assert "start forgetnet-changing_facts-s2" not in lines
+    assert counts == {"total": 2, "evaluated": 1, "running": 1}
