@@ -1,9 +1,11 @@
 """Make screenshots/runs.svg and screenshots/train.svg from real runs (README images; never drawn by hand).
 
-Trains one small ForgetNet run to the end, starts a second one (a local
-transformer) in this process, and photographs the app while it trains:
+Trains a small sweep (forgetnet and no_forget, two seeds, one cell left
+pending), one small ForgetNet run to the end, starts a second one (a local
+transformer) in this process, and photographs the app while it trains, with
+the sweep expanded under its group row:
 
-    python scripts/export_screenshots.py            # about a minute on 2 CPU cores
+    python scripts/export_screenshots.py            # one to two minutes on 2 CPU cores
     python scripts/export_screenshots.py --out screenshots --size 120x36
 """
 
@@ -22,7 +24,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from forgetnet_core.config import TrainConfig  # noqa: E402
+from forgetnet_core.matrix import EvalSettings  # noqa: E402
 from forgetnet_core.runs import read_status  # noqa: E402
+from forgetnet_core.sweep import create_sweep, evaluate_run, read_manifest  # noqa: E402
 from forgetnet_core.train import train  # noqa: E402
 from forgetnet_tui.app import ForgetNetLab  # noqa: E402
 from forgetnet_tui.launchers import InProcessLauncher  # noqa: E402
@@ -40,12 +44,26 @@ async def wait_until(pilot, predicate, timeout: float, what: str) -> None:
         await pilot.pause(0.1)
 
 
-async def shoot(runs_dir: Path, out: Path, size: tuple[int, int], finished: Path, launcher: InProcessLauncher, running: Path) -> None:
+def train_sweep(runs_dir: Path) -> Path:
+    """runs/grid-v2: 2 models x changing_facts x 2 seeds, three cells trained and evaluated as `forgetnet sweep` does, one pending."""
+    base = TrainConfig(steps=150, **SMALL)
+    folder = create_sweep(runs_dir, base, ["forgetnet", "no_forget"], ["changing_facts"], [1, 2], name="grid-v2")
+    settings = EvalSettings.from_dict(read_manifest(folder)["eval"])
+    for cell in read_manifest(folder)["cells"][:3]:
+        run_dir = folder / cell["run"]
+        train(base.replace(model=cell["model"], seed=cell["seed"]), run_dir=run_dir)
+        evaluate_run(run_dir, settings)
+    return folder
+
+
+async def shoot(runs_dir: Path, out: Path, size: tuple[int, int], finished: Path, launcher: InProcessLauncher, running: Path, sweep: Path) -> None:
     app = ForgetNetLab(runs_dir=runs_dir, launcher=launcher)
     async with app.run_test(size=size) as pilot:
         table = app.screen.query_one(RunsTable)
-        await wait_until(pilot, lambda: table.row_count == 2 and app.device_label is not None, 60, "the runs table and device")
+        await wait_until(pilot, lambda: table.row_count == 3 and app.device_label is not None, 60, "the runs table and device")
         await wait_until(pilot, lambda: (read_status(running) or {}).get("step", 0) >= 120, 120, "the running run to reach step 120")
+        table.select_path(sweep)
+        await pilot.press("enter")  # expand the sweep's row into its runs
         table.select_path(finished)
         await pilot.press("space")  # mark the finished run to overlay
         table.select_path(running)
@@ -73,11 +91,13 @@ def main() -> int:
     runs_dir = Path("runs")
     launcher = InProcessLauncher()
     try:
+        print("training a small sweep (3 of its 4 runs, 150 steps each) and evaluating it...", flush=True)
+        sweep = train_sweep(runs_dir)
         print("training forgetnet on changing_facts (300 steps)...", flush=True)
         finished = train(TrainConfig(model="forgetnet", steps=300, seed=1, **SMALL), runs_dir=runs_dir)
         running = launcher.launch(TrainConfig(model="local_transformer", steps=3000, seed=1, **SMALL), runs_dir)
         print("photographing the app while local_transformer trains...", flush=True)
-        asyncio.run(shoot(runs_dir, out, (cols, rows), finished, launcher, running))
+        asyncio.run(shoot(runs_dir, out, (cols, rows), finished, launcher, running, sweep))
     finally:
         launcher.shutdown()
         os.chdir(REPO)
