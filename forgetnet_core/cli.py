@@ -116,7 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--output-dir", default="runs")
     w.add_argument("--retry-failed", action="store_true", help="rerun cells whose run failed")
     w.add_argument("--eval-batches-final", type=_positive_int, default=5, help="batches of 32 per task in the final evaluation")
+    w.add_argument("--headline", metavar="DIR", help="when every run is evaluated, write the headline table there")
     _add_training_flags(w, defaults)
+
+    h = sub.add_parser("headline", help="the headline table of a finished sweep (CSV, Markdown, JSON, PNG)")
+    h.add_argument("--sweep", required=True, help="the sweep folder (runs/<name>)")
+    h.add_argument("--output-dir", required=True)
 
     e = sub.add_parser("eval", help="evaluate a checkpoint (or a fresh model) on tasks")
     e.add_argument("--checkpoint", help="checkpoint.pt or its run directory (default: a fresh model)")
@@ -318,7 +323,26 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     counts = run_sweep(folder, jobs=args.jobs, report=lambda line: print(line, flush=True), retry_failed=args.retry_failed)
     print(" ".join(f"{k} {v}" for k, v in counts.items()))
     done = counts.get("evaluated", 0) == counts["total"]
+    if done and args.headline:
+        from .headline import write_headline
+
+        for path in write_headline(folder, args.headline):
+            print(path)
     return 0 if done else 1
+
+
+def cmd_headline(args: argparse.Namespace) -> int:
+    from .headline import write_headline
+    from .sweep import read_manifest
+
+    try:
+        read_manifest(args.sweep)
+        paths = write_headline(args.sweep, args.output_dir)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    for path in paths:
+        print(path)
+    return 0
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -345,7 +369,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sweep": cmd_sweep, "eval": cmd_eval, "plot": cmd_plot, "demo": cmd_demo}
+COMMANDS = {"train": cmd_train, "sweep": cmd_sweep, "headline": cmd_headline, "eval": cmd_eval, "plot": cmd_plot, "demo": cmd_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

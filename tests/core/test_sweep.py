@@ -12,6 +12,7 @@ import pytest
 
 from forgetnet_core import runs
 from forgetnet_core.config import TrainConfig
+from forgetnet_core.headline import write_headline
 from forgetnet_core.matrix import CACHE_FILE, rows_from_caches
 from forgetnet_core.sweep import MANIFEST, cell_state, create_sweep, run_sweep, sweep_progress, sweep_rows
 
@@ -50,6 +51,21 @@ def test_tiny_sweep_end_to_end(tmp_path):
     assert all(r["tasks"]["changing_facts"]["examples"] == 32 for r in rows)
     grouped = rows_from_caches(tmp_path, group_seeds=True)  # what the Evaluate screen and `plot` see
     assert sorted(r.model for r in grouped) == ["forgetnet", "local_transformer"]
+
+    # the headline table: each model on the task it trained on, mean over its seeds
+    paths = write_headline(folder, tmp_path / "headline")
+    assert {p.name for p in paths} == {"headline.png", "headline_heatmap.png", "headline.csv", "headline.md", "headline.json"}
+    assert (tmp_path / "headline" / "headline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    lines = (tmp_path / "headline" / "headline.csv").read_text().splitlines()
+    assert lines[0].startswith("model,task,accuracy_mean,ci_low,ci_high,n_seeds,seed_accuracies")
+    assert [l.split(",")[:2] for l in lines[1:]] == [["forgetnet", "changing_facts"], ["local_transformer", "changing_facts"]]
+    for line in lines[1:]:
+        model, _, mean, low, high, n, seeds = line.split(",")[:7]
+        expected = sorted(r["tasks"]["changing_facts"]["accuracy"] for r in rows if r["model"] == model)
+        assert sorted(float(a) for a in seeds.split()) == pytest.approx(expected, abs=1e-4)
+        assert float(mean) == pytest.approx(sum(expected) / 2, abs=1e-4) and n == "2"
+        assert float(low) <= float(mean) <= float(high)
+    assert "| forgetnet |" in (tmp_path / "headline" / "headline.md").read_text()
     # a second run repeats nothing
     stamps = {p: p.stat().st_mtime_ns for p in folder.glob(f"*/{CACHE_FILE}")}
     again = subprocess.run(sweep_cmd(tmp_path, "--models", "forgetnet,local_transformer", "--tasks", "changing_facts",

@@ -1,0 +1,140 @@
+"""The headline table: every model trained and evaluated on each task, mean and 95% interval across seeds."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from . import runs
+from .config import MODEL_NAMES, TASK_NAMES
+from .export import ResultRow, accuracy_figure, heatmap_figure, save_figure
+from .matrix import RowResult, aggregate
+from .sweep import read_manifest, sweep_rows
+from .tasks import NUM_VALUES
+
+CHANCE = 1 / NUM_VALUES  # a uniform guess among the 48 values
+
+# A cell of the headline is (model, task): the runs of that model TRAINED on that
+# task (one per seed), each scored on the same task by the sweep's evaluation
+# (eval seed 123, a stream no training or model selection touched).
+
+
+def headline_rows(folder: str | Path) -> list[ResultRow]:
+    """One ResultRow per model (in registry order) whose task results aggregate that task's seeds."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    per_cell: dict[tuple[str, str], list[RowResult]] = {}
+    train_time: dict[tuple[str, str], list[float]] = {}
+    for row in sweep_rows(folder):
+        task_result = row["tasks"].get(row["task"])
+        if task_result is None:
+            continue
+        key = (row["model"], row["task"])
+        per_cell.setdefault(key, []).append(RowResult(tasks={row["task"]: task_result}))
+        original = runs.read_json(folder / row["run"] / runs.METRICS_JSON) or {}
+        if isinstance(original.get("wall_time_seconds"), (int, float)):
+            train_time.setdefault(key, []).append(float(original["wall_time_seconds"]))
+    models = [m for m in MODEL_NAMES if m in manifest["models"]]
+    tasks = [t for t in TASK_NAMES if t in manifest["tasks"]]
+    out: list[ResultRow] = []
+    for model in models:
+        merged: dict[str, dict[str, Any]] = {}
+        params = None
+        for task in tasks:
+            results = per_cell.get((model, task))
+            if not results:
+                continue
+            agg = aggregate(results).tasks.get(task)
+            if agg is None:
+                continue
+            times = train_time.get((model, task), [])
+            agg["train_wall_time_seconds"] = sum(times) / len(times) if times else None
+            params = params or results[0].tasks[task].get("parameter_count")
+            merged[task] = agg
+        if merged:
+            out.append(ResultRow(model, model, merged, extra={"parameter_count": params}))
+    return out
+
+
+def headline_csv(rows: list[ResultRow]) -> str:
+    """model, task, mean accuracy, its 95% t-interval, seeds and their accuracies, stale rate, params, time."""
+    buf = io.StringIO()
+    fields = ["model", "task", "accuracy_mean", "ci_low", "ci_high", "n_seeds", "seed_accuracies",
+              "stale_rate", "parameter_count", "train_wall_time_seconds", "eval_seq_len"]
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        for task, r in row.tasks.items():
+            writer.writerow({
+                "model": row.model,
+                "task": task,
+                "accuracy_mean": f"{r['accuracy']:.4f}",
+                "ci_low": f"{r['ci_low']:.4f}",
+                "ci_high": f"{r['ci_high']:.4f}",
+                "n_seeds": r.get("n_seeds", 1),
+                "seed_accuracies": " ".join(f"{a:.4f}" for a in r.get("seed_accuracies", [r["accuracy"]])),
+                "stale_rate": "" if r.get("stale_rate") is None else f"{r['stale_rate']:.4f}",
+                "parameter_count": row.parameter_count or "",
+                "train_wall_time_seconds": "" if r.get("train_wall_time_seconds") is None else f"{r['train_wall_time_seconds']:.1f}",
+                "eval_seq_len": r.get("seq_len", ""),
+            })
+    return buf.getvalue()
+
+
+def headline_markdown(rows: list[ResultRow]) -> str:
+    """Model x task: mean accuracy [95% t-interval across seeds], stale rate, parameters, training time per run."""
+    tasks = [t for t in TASK_NAMES if any(t in r.tasks for r in rows)]
+    head = ["model", *tasks, "stale rate (changing_facts)", "params", "train s/run"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for row in rows:
+        cells = [row.model]
+        for task in tasks:
+            r = row.tasks.get(task)
+            cells.append("-" if r is None else f"{r['accuracy']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]")
+        stale = (row.tasks.get("changing_facts") or {}).get("stale_rate")
+        cells.append("-" if stale is None else f"{stale:.3f}")
+        cells.append("-" if row.parameter_count is None else f"{row.parameter_count:,}")
+        times = [r["train_wall_time_seconds"] for r in row.tasks.values() if r.get("train_wall_time_seconds") is not None]
+        cells.append("-" if not times else f"{sum(times) / len(times):.0f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_headline(folder: str | Path, output_dir: str | Path) -> list[Path]:
+    """headline.csv, headline.md, headline.json, headline.png (bars with intervals) and headline_heatmap.png."""
+    folder, out = Path(folder), Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = headline_rows(folder)
+    if not rows:
+        raise ValueError(f"no evaluated runs in {folder} yet")
+    manifest = read_manifest(folder)
+    base = manifest["base_config"]
+    recipe = (f"{base['steps']} steps, batch {base['batch_size']}, seq_len {base['seq_len']}, lr {base['lr']}, "
+              f"warmup {base['warmup_steps']}, decay {base['lr_decay']}, suite {base['suite']}")
+    title = f"Trained and evaluated per task ({len(manifest['seeds'])} seeds, mean and 95% t-interval)"
+    bars = accuracy_figure(rows, title=title)
+    ax = bars.axes[0]
+    ax.axhline(CHANCE, color="0.4", linestyle="--", linewidth=0.8, label=f"chance (1/{NUM_VALUES})")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    paths = [
+        save_figure(bars, out / "headline.png"),
+        save_figure(heatmap_figure(rows, title="Mean held-out accuracy (model trained on that task)"), out / "headline_heatmap.png"),
+    ]
+    (out / "headline.csv").write_text(headline_csv(rows))
+    (out / "headline.md").write_text(
+        f"Recipe: {recipe}. Evaluation: {manifest['eval']['examples']} examples per task per seed, eval seed "
+        f"{manifest['eval']['seed']}; length_extrapolation at {manifest['eval'].get('extrapolation_len')} tokens.\n\n"
+        + "Cells: mean held-out accuracy [95% Student-t interval across seeds] of the model trained on that task.\n\n"
+        + headline_markdown(rows)
+    )
+    (out / "headline.json").write_text(json.dumps({
+        "sweep": folder.name,
+        "recipe": base,
+        "eval": manifest["eval"],
+        "rows": [{"model": r.model, "parameter_count": r.parameter_count, "tasks": r.tasks} for r in rows],
+    }, indent=2))
+    paths += [out / "headline.csv", out / "headline.md", out / "headline.json"]
+    return paths
