@@ -17,7 +17,6 @@ from textual.widgets import DataTable, Label
 from textual.worker import get_current_worker
 
 from forgetnet_core.config import TrainConfig
-from forgetnet_core.runs import RunInfo
 
 from ..run_listing import Listing, RunLister
 from ..widgets.config_form import ConfigForm
@@ -65,10 +64,6 @@ class RunsScreen(Screen):
         def __init__(self, listing: Listing) -> None:
             super().__init__()
             self.listing = listing
-
-        @property
-        def runs(self) -> list[RunInfo]:
-            return self.listing.all_runs()
 
     def __init__(self, runs_dir: Path, poll_interval: float = 1.0) -> None:
         super().__init__()

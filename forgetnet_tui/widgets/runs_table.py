@@ -120,10 +120,6 @@ class RunsTable(DataTable):
 
     # ------------------------------------------------------------------ contents
 
-    def show_runs(self, infos: list[RunInfo]) -> None:
-        """Show plain runs (no sweeps)."""
-        self.show_listing(Listing(list(infos), []))
-
     def show_listing(self, listing: Listing) -> None:
         """Make the table match `listing`: update changed cells in place, rebuild only when the rows shown changed."""
         self._listing = listing

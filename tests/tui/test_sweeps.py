@@ -93,6 +93,8 @@ async def test_runs_screen_shows_a_sweep_as_one_row_that_expands_into_its_runs(m
         assert "Sweep grid · 4/6 done · 1 running · 0 failed · 1 pending" in title
         assert app.screen.active_bindings["enter"].binding.description == "Expand sweep"
         assert app.screen.active_bindings["x"].enabled is False  # run keys wait for a run
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Sweep: expand or collapse" in titles
 
         await pilot.press("enter")
         await wait_for(pilot, lambda: table.row_count == 8, what="the sweep's six runs")
