@@ -8,8 +8,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-# The names are duplicated from tasks/models on purpose: config validation must
-# work without importing torch (the TUI validates its form on every keypress).
+# The registry names live here, not in tasks/models, so that validation works
+# without importing torch (the TUI validates its form on every keypress);
+# tasks.TASKS and models.MODEL_NAMES are these same tuples.
 MODEL_NAMES = (
     "forgetnet",
     "no_forget",

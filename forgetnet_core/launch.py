@@ -14,7 +14,13 @@ from .runs import CONFIG_FILE, OUTPUT_LOG, new_run_dir, write_json_atomic, write
 # Imports nothing heavy: the TUI calls this on its UI thread.
 
 
-def _spawn(args: list[str], run_dir: Path) -> subprocess.Popen:
+def spawn_cli(args: list[str], run_dir: Path, detach: bool = True, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Run `python -m forgetnet_core.cli ARGS` with its output appended to RUN_DIR/output.log.
+
+    `detach` gives it its own session and process group, so no SIGHUP reaches
+    it when the terminal (or SSH connection) goes; a sweep keeps its children
+    attached so that Ctrl-C on the sweep stops them too.
+    """
     log = open(run_dir / OUTPUT_LOG, "ab")
     try:
         return subprocess.Popen(
@@ -22,9 +28,9 @@ def _spawn(args: list[str], run_dir: Path) -> subprocess.Popen:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # own session and process group: no SIGHUP when the terminal goes
+            start_new_session=detach,
             close_fds=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
     finally:
         log.close()
@@ -36,7 +42,7 @@ def launch_detached(config: TrainConfig, runs_dir: str | Path = "runs", run_dir:
     run_dir = Path(run_dir) if run_dir else new_run_dir(runs_dir, config.model, config.task)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run_dir / CONFIG_FILE, config.to_dict())
-    proc = _spawn(["train", "--run-dir", str(run_dir)], run_dir)
+    proc = spawn_cli(["train", "--run-dir", str(run_dir)], run_dir)
     write_status(
         run_dir,
         state="running",
@@ -55,6 +61,6 @@ def resume_detached(run_dir: str | Path, steps: int | None = None) -> Path:
     args = ["train", "--resume", str(run_dir)]
     if steps is not None:
         args += ["--steps", str(steps)]
-    proc = _spawn(args, run_dir)
+    proc = spawn_cli(args, run_dir)
     write_status(run_dir, state="running", pid=proc.pid, error=None)
     return run_dir

@@ -6,7 +6,6 @@ import itertools
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -232,19 +231,12 @@ def _evaluate_and_report(run_dir: Path, settings: Any, say: Reporter) -> None:
 
 
 def _start_cell(run_dir: Path) -> subprocess.Popen:
+    from .launch import spawn_cli
+
     has_checkpoint = (run_dir / runs.CHECKPOINT_FILE).exists()
     args = ["train", "--resume" if has_checkpoint else "--run-dir", str(run_dir), "--quiet"]
-    log = open(run_dir / runs.OUTPUT_LOG, "ab")
-    try:
-        return subprocess.Popen(
-            [sys.executable, "-m", "forgetnet_core.cli", *args],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")},
-        )
-    finally:
-        log.close()
+    # One thread per run: --jobs runs share the cores instead of oversubscribing them.
+    return spawn_cli(args, run_dir, detach=False, env={"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
 
 
 def sweep_rows(folder: str | Path) -> list[dict[str, Any]]:

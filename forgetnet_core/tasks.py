@@ -8,6 +8,8 @@ from typing import Callable
 
 import torch
 
+from .config import MIN_SEQ_LEN, SUITE_NAMES, TASK_NAMES
+
 # ---------------------------------------------------------------------------
 # Vocabulary (SPEC section 1). A record is `key value SEP`.
 # ---------------------------------------------------------------------------
@@ -20,16 +22,9 @@ NUM_KEYS = 24  # keys are 10..33
 VALUE_START = 64
 NUM_VALUES = 48  # values are 64..111
 VOCAB_SIZE = 128
-MIN_SEQ_LEN = 14
 
-TASKS = (
-    "associative_lookup",
-    "changing_facts",
-    "needle_recall",
-    "multi_hop",
-    "length_extrapolation",
-)
-SUITES = ("v1", "v2")
+TASKS = TASK_NAMES  # defined in config.py, which imports no torch
+SUITES = SUITE_NAMES
 DEFAULT_SUITE = "v2"
 STREAMS = ("train", "eval")
 

@@ -11,15 +11,8 @@ from torch import nn
 from forgetnet_core.trace import Trace
 
 # SPEC section 3 order: ForgetNet, its four ablations, then the two Transformer baselines.
-MODEL_NAMES = (
-    "forgetnet",
-    "no_forget",
-    "no_surprise",
-    "random_write",
-    "fifo_memory",
-    "tiny_transformer",
-    "local_transformer",
-)
+# Defined in config.py, which imports no torch (the TUI validates against it).
+from forgetnet_core.config import MODEL_NAMES  # noqa: E402
 MEMORY_MODELS = MODEL_NAMES[:5]  # the ForgetNet family: have a memory bank and support trace=True
 TRANSFORMER_MODELS = MODEL_NAMES[5:]  # baselines: no memory, empty stats, no trace
 
