@@ -105,8 +105,7 @@ class MemoryRecurrence(torch.autograd.Function):
         outs, saved = recurrence_forward(q, c, m0, wr2, wh, bh, ln_w, ln_b, w_gs, x, alpha_fixed, plan, save=True)
         ctx.plan = plan
         ctx.m0_dim = m0.dim()
-        ctx.save_for_backward(q, wr2, wh, ln_w, ln_b, *saved[:-2])
-        ctx.extra = saved[-2:]
+        ctx.save_for_backward(q, wr2, wh, ln_w, ln_b, *saved)
         ctx.mark_non_differentiable(*[o for o in outs[1:] if o is not None])
         ctx.set_materialize_grads(False)
         return outs
@@ -115,8 +114,9 @@ class MemoryRecurrence(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, dh_ext, *unused):  # noqa: D102
         plan: Plan = ctx.plan
-        (q, wr2, wh, ln_w, ln_b, mem, beta, r_all, u_all, h_all, bh, sig, v_all, alpha, g_all) = ctx.saved_tensors
-        mult, s_all = ctx.extra
+        (q, wr2, wh, ln_w, ln_b, mem, beta, r_all, u_all, h_all, bh, sig, v_all, alpha, g_all, mult, s_all) = (
+            ctx.saved_tensors
+        )
         T, B, _, d = q.shape
         S = mem.shape[2]
         dt, dev = q.dtype, q.device
@@ -127,9 +127,10 @@ class MemoryRecurrence(torch.autograd.Function):
 
         dh_ext = torch.zeros(T, B, d, dtype=dt, device=dev) if dh_ext is None else dh_ext.contiguous()
 
-        # What does not depend on the carried gradient, for all steps at once. With A1 = sum_i alpha_i dU_i and
-        # A2 = sum_i alpha_i dU_i M_i (dU = dL/d pre-tanh update): dL/dv = g A1, dL/deps = -g A2,
-        # dL/dg = v A1 - eps A2, dL/dalpha_i = sum_d dU_i (g v - g eps M_i).
+        # What does not depend on the carried gradient, for all steps at once. With U = M + alpha_i g (v - eps M)
+        # the pre-tanh update, dU = dL/dU, A1 = sum_i alpha_i dU_i and A2 = sum_i alpha_i dU_i M_i:
+        # dL/dv = g A1, dL/deps = -g A2, dL/dg = v A1 - eps A2, dL/dalpha_i = sum_d dU_i (g v - g eps M_i),
+        # dL/dM = dU (1 - alpha_i g eps) (+ the read and write-score paths).
         _, ln_mean, ln_rstd = _aten.native_layer_norm(u_all, [d], ln_w, ln_b, plan.ln_eps)  # (T, B, 1) each
         g = g_all.contiguous()  # (T, B, d)
         v = v_all
@@ -155,8 +156,8 @@ class MemoryRecurrence(torch.autograd.Function):
         dh_all = new(T, B, d)  # total dL/dh_t
         dq = new(T, B, 1, d)
         dm, dm_new = torch.zeros(B, S, d, dtype=dt, device=dev), new(B, S, d)  # dL/dM_{t+1}, carried
-        du_ = new(B, S, d) if plan.erase else None  # dL/dU (without erase, dL/dM through the update is dU itself)
-        dum, x_ = new(B, S, d), new(B, S, d)
+        dpre_ = new(B, S, d) if plan.erase else None  # dU (without erase, dL/dM through the update is dU itself)
+        dum, scratch = new(B, S, d), new(B, S, d)  # dU * M, dU * g eps
         a1, a2 = new(B, 1, d), new(B, 1, d)
         a1_2, a2_2 = a1[:, 0], a2[:, 0]  # (B, d) views
         dr = new(B, d)
@@ -184,25 +185,26 @@ class MemoryRecurrence(torch.autograd.Function):
             dwq_l = dd[:, :, None, d + o_wq : 2 * d + o_wq].unbind(0)
 
         bmm, mul, addcmul = torch.bmm, torch.mul, torch.addcmul
-        tanh_bw, softmax_bw, ln_bw = _aten.tanh_backward.grad_input, _aten._softmax_backward_data.out, _aten.native_layer_norm_backward
+        tanh_bw, softmax_bw = _aten.tanh_backward.grad_input, _aten._softmax_backward_data.out
+        ln_bw = _aten.native_layer_norm_backward
         erase, content = plan.erase, plan.content
         for t in range(T - 1, -1, -1):
             m, m_t = mem_l[t], memt_l[t]
             # M_{t+1} = tanh(U), U = M + alpha_i g (v - eps M)
-            du = tanh_bw(dm, mem_l[t + 1], grad_input=du_ if erase else dm_new)  # dL/dU
-            bmm(a_l[t], du, out=a1)  # A1 (B, 1, d)
+            dpre = tanh_bw(dm, mem_l[t + 1], grad_input=dpre_ if erase else dm_new)  # dU
+            bmm(a_l[t], dpre, out=a1)  # A1 (B, 1, d)
             mul(a1_2, f_w_l[t], out=dw_l[t])  # dL/d write logits
             mul(a1_2, f_gv_l[t], out=dgl_l[t])  # dL/d gate logits (first part)
             if content:
-                bmm(gv_l[t], du.transpose(1, 2), out=dalpha)  # (B, 1, S) dL/dalpha (first part)
+                bmm(gv_l[t], dpre.transpose(1, 2), out=dalpha)  # (B, 1, S) dL/dalpha (first part)
             if erase:
-                mul(du, m, out=dum)
+                mul(dpre, m, out=dum)
                 bmm(a_l[t], dum, out=a2)  # A2
                 mul(a2_2, f_e_l[t], out=de_l[t])  # dL/d erase logits
                 dgl_l[t].addcmul_(a2_2, f_ge_l[t], value=-1.0)  # dL/d gate logits
                 if content:
                     dalpha.baddbmm_(ge_l[t], dum.transpose(1, 2), alpha=-1.0)
-                addcmul(du, at_l[t], mul(du, ge_l[t], out=x_), value=-1.0, out=dm_new)  # dL/dM via the update
+                addcmul(dpre, at_l[t], mul(dpre, ge_l[t], out=scratch), value=-1.0, out=dm_new)  # dL/dM, update
             if content:
                 softmax_bw(dalpha, a_l[t], 2, dt, grad_input=dasc)
                 dwq_l[t].copy_(bmm(dasc, m, out=dwq))  # dL/d write-query logits (bmm into a strided out is slow)
@@ -293,7 +295,8 @@ def recurrence_forward(q, c, m0, wr2, wh, bh, ln_w, ln_b, w_gs, x, alpha_fixed, 
     q_l, c_l, beta_l, r_l = _per_step(q, T), _per_step(c, T), _per_step(beta, T), _per_step(r_all, T)
     r2_l, u_l, p_l = _per_step(r_all[:, :, 0], T), _per_step(u_all, T), _per_step(p_all, T)
     gl_l, sigin_l, sig_l = _per_step(p_all[..., :d], T), _per_step(p_all[..., :n_sig], T), _per_step(sig, T)
-    graw_l, sw_l, pw_l = _per_step(sig[..., :d], T), _per_step(sig[..., o_w : o_w + d], T), _per_step(p_all[..., o_w : o_w + d], T)
+    graw_l, sw_l = _per_step(sig[..., :d], T), _per_step(sig[..., o_w : o_w + d], T)
+    pw_l = _per_step(p_all[..., o_w : o_w + d], T)
     v_l, v3_l, g3_l = _per_step(v_all, T), _per_step(v_all[:, :, None], T), _per_step(g_all[:, :, None], T)
     eps3_l = _per_step(sig[:, :, None, d : 2 * d], T)
     ws_l = _per_step(p_all[:, :, None, o_wq : o_wq + d], T)
