@@ -324,8 +324,10 @@ def _v2_changing_facts(
     finds the answer without the query. Every other slot is a distractor
     whose key is neither q nor a decoy key; distractors fill the gap between
     the newest value and QUERY. Lengths too short for the zone (seq_len < 23
-    at the default) keep k = 1 with q at slots 0 and 1 (as much recency as
-    fits); decoys then use any free slot. Example (28 is set to 66, then to
+    at the default) keep k = 1 with q's two records at two random slots
+    (no recency guarantee, but no fixed position to copy either); decoys then
+    use any free slot. At 23-25 tokens the rule itself pins q to slots 0 and 1:
+    train at 26 or more for a task without a positional shortcut. Example (28 is set to 66, then to
     64; decoy 21 is set to 95, 76, 110; the newest 64 ends 16 tokens before
     QUERY):
 
@@ -348,7 +350,7 @@ def _v2_changing_facts(
     last_ok = max(1, last_ok)
     zone = list(range(n if cramped else last_ok + 1))
     k = 1 if cramped else rng.randint(1, min(MAX_OVERWRITES, last_ok))
-    fact_slots = (0, 1) if cramped else _place_group(rng, zone, k + 1)
+    fact_slots = tuple(sorted(rng.sample(zone, 2))) if cramped else _place_group(rng, zone, k + 1)
     values = [VALUE_START + v for v in rng.sample(_VALUE_IDS, k + 1)]
     slots: _Slots = [None] * n
     for slot, value in zip(fact_slots, values):
