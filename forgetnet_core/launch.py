@@ -14,8 +14,14 @@ from .runs import CONFIG_FILE, OUTPUT_LOG, new_run_dir, write_json_atomic, write
 # Imports nothing heavy: the TUI calls this on its UI thread.
 
 
-def spawn_cli(args: list[str], run_dir: Path, detach: bool = True, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Run `python -m forgetnet_core.cli ARGS` with its output appended to RUN_DIR/output.log.
+def spawn_cli(
+    args: list[str],
+    run_dir: Path,
+    detach: bool = True,
+    env: dict[str, str] | None = None,
+    module: str = "forgetnet_core.cli",
+) -> subprocess.Popen:
+    """Run `python -m MODULE ARGS` (the CLI by default) with its output appended to RUN_DIR/output.log.
 
     `detach` gives it its own session and process group, so no SIGHUP reaches
     it when the terminal (or SSH connection) goes; a sweep keeps its children
@@ -24,7 +30,7 @@ def spawn_cli(args: list[str], run_dir: Path, detach: bool = True, env: dict[str
     log = open(run_dir / OUTPUT_LOG, "ab")
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "forgetnet_core.cli", *args],
+            [sys.executable, "-m", module, *args],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -146,9 +146,12 @@ def run_sweep(
     stop: threading.Event | None = None,
     retry_failed: bool = False,
 ) -> dict[str, int]:
-    """Train every unfinished cell, `jobs` processes at a time, then evaluate each finished run.
+    """Train and then evaluate every unfinished cell, `jobs` processes at a time.
 
-    Evaluated cells are skipped, finished ones only evaluated; stopped and
+    Each cell is one child process (`python -m forgetnet_core.sweep DIR`) that
+    trains (or resumes) the run and, once it is finished, evaluates it into its
+    eval_cache.json, so evaluation never holds up the scheduling of the next
+    runs. Evaluated cells are skipped, finished ones only evaluated; stopped and
     stale ones resume from their checkpoint (or start over without one);
     failed ones are skipped unless `retry_failed`. Setting
     `stop` (or SIGINT/SIGTERM in the main thread) sends SIGTERM to the
@@ -191,19 +194,13 @@ def run_sweep(
                 if state == "running":
                     say(f"skip {run_dir.name}: running in another process")
                     continue
-                if state == "finished":
-                    _evaluate_and_report(run_dir, settings, say)
-                    continue
                 active[run_dir] = _start_cell(run_dir)
-                say(f"start {run_dir.name}")
+                say(f"{'evaluate' if state == 'finished' else 'start'} {run_dir.name}")
             for run_dir, proc in list(active.items()):
                 if proc.poll() is None:
                     continue
                 del active[run_dir]
-                state = cell_state(run_dir, settings)
-                say(f"{state} {run_dir.name}")
-                if state == "finished" and not stop.is_set():
-                    _evaluate_and_report(run_dir, settings, say)
+                _report_cell(run_dir, settings, say)
             if stop.is_set():
                 for proc in active.values():
                     if proc.poll() is None:
@@ -211,7 +208,7 @@ def run_sweep(
                 for proc in active.values():
                     proc.wait()
                 for run_dir in list(active):
-                    say(f"{cell_state(run_dir)} {run_dir.name}")
+                    say(f"{cell_state(run_dir, settings)} {run_dir.name}")
                 active.clear()
                 break
             time.sleep(0.2)
@@ -221,22 +218,46 @@ def run_sweep(
     return sweep_progress(folder)
 
 
-def _evaluate_and_report(run_dir: Path, settings: Any, say: Reporter) -> None:
-    result = evaluate_run(run_dir, settings)
-    if result.error:
-        say(f"eval failed {run_dir.name}: {result.error}")
-        return
-    accs = ", ".join(f"{t} {r['accuracy']:.2f}" for t, r in result.tasks.items())
-    say(f"evaluated {run_dir.name}: {accs}")
+def _report_cell(run_dir: Path, settings: Any, say: Reporter) -> None:
+    """One line on how a cell's child process ended: evaluated (with accuracies), or its state."""
+    from .matrix import cached_result
+
+    state = cell_state(run_dir, settings)
+    if state == "evaluated":
+        result = cached_result(run_dir, settings)
+        accs = ", ".join(f"{t} {r['accuracy']:.2f}" for t, r in result.tasks.items()) if result else ""
+        say(f"evaluated {run_dir.name}: {accs}")
+    elif state == "finished":
+        say(f"eval failed {run_dir.name}: see {run_dir / runs.OUTPUT_LOG}")
+    else:
+        say(f"{state} {run_dir.name}")
 
 
 def _start_cell(run_dir: Path) -> subprocess.Popen:
     from .launch import spawn_cli
 
-    has_checkpoint = (run_dir / runs.CHECKPOINT_FILE).exists()
-    args = ["train", "--resume" if has_checkpoint else "--run-dir", str(run_dir), "--quiet"]
     # One thread per run: --jobs runs share the cores instead of oversubscribing them.
-    return spawn_cli(args, run_dir, detach=False, env={"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
+    return spawn_cli([str(run_dir)], run_dir, detach=False, env={"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")},
+                     module="forgetnet_core.sweep")
+
+
+def run_cell(run_dir: str | Path) -> int:
+    """A cell's child process: train (resume, or start) unless finished, then evaluate into the cache."""
+    from . import cli
+
+    run_dir = Path(run_dir)
+    settings = _settings(read_manifest(run_dir.parent))
+    if cell_state(run_dir, settings) != "finished":
+        resume = (run_dir / runs.CHECKPOINT_FILE).exists()
+        code = cli.main(["train", "--resume" if resume else "--run-dir", str(run_dir), "--quiet"])
+        if code != 0 or cell_state(run_dir, settings) != "finished":
+            return code  # stopped or failed: the sweep reports it; nothing to evaluate
+    result = evaluate_run(run_dir, settings)
+    if result.error:
+        print(f"evaluation failed: {result.error}", flush=True)
+        return 1
+    print("evaluated: " + ", ".join(f"{t} {r['accuracy']:.3f}" for t, r in result.tasks.items()), flush=True)
+    return 0
 
 
 def sweep_rows(folder: str | Path) -> list[dict[str, Any]]:
@@ -268,3 +289,9 @@ def sweep_run_dirs(folder: str | Path) -> list[Path]:
     """The run directories of a sweep, in grid order."""
     folder = Path(folder)
     return [folder / cell["run"] for cell in read_manifest(folder)["cells"]]
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(run_cell(sys.argv[1]))
