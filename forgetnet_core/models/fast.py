@@ -23,6 +23,8 @@ and every parameter gradient match the reference within 1e-5 (float32).
   ``torch.tanh`` is several times slower than ``torch.sigmoid``, tanh is
   computed as ``2 sigmoid(2u) - 1`` (factor 2 folded into ``W_w``).
 * The answer and next-token heads run once on all ``h_t`` after the loop.
+* Without autograd (evaluation) no Function node is made and the loop reuses
+  two memory buffers and one scratch per intermediate instead of keeping T.
 
 The state is bounded: per step one ``(B, S, d)`` memory is kept for the backward
 pass, and work is linear in T. The update is computed in the equivalent form
