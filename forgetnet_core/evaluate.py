@@ -215,15 +215,7 @@ def write_eval_run(
     checkpoint: str | None,
 ) -> Path:
     """runs/eval-<timestamp>/metrics.json in the original layout (kind, model, tasks.<task>.accuracy ...)."""
-    root = Path(runs_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = root / f"eval-{stamp}"
-    n = 1
-    while out.exists():
-        out = root / f"eval-{stamp}-{n}"
-        n += 1
-    out.mkdir()
+    out = runs.unique_dir(runs_dir, f"eval-{datetime.now():%Y%m%d-%H%M%S}")
     runs.write_json_atomic(
         out / runs.METRICS_JSON,
         {

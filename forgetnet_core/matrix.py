@@ -753,20 +753,6 @@ def export_folder_name(rows: Sequence[Any], settings: EvalSettings | None = None
     return "-".join(p for p in parts if p)
 
 
-def unique_dir(root: str | Path, name: str) -> Path:
-    """root/name, or root/name-N when it exists; created."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    for n in range(1000):
-        candidate = root / (name if n == 0 else f"{name}-{n}")
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            continue
-    raise RuntimeError(f"could not create a folder under {root}")
-
-
 def where_files_are() -> str | None:
     """Over SSH, a note that files are on the server (for notifications); None on a local terminal."""
     if os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_CLIENT") or os.environ.get("SSH_TTY"):

@@ -61,20 +61,24 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-def new_run_dir(root: str | Path, model: str, task: str, when: datetime | None = None) -> Path:
-    """Create and return runs/<model>-<task>-<YYYYmmdd-HHMMSS>[-N], never reusing a name."""
+def unique_dir(root: str | Path, name: str) -> Path:
+    """Create and return root/name, or root/name-N when that exists: never reuses a folder."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    stamp = (when or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    base = f"{model}-{task}-{stamp}"
     for n in range(1000):
-        candidate = root / (base if n == 0 else f"{base}-{n}")
+        candidate = root / (name if n == 0 else f"{name}-{n}")
         try:
             candidate.mkdir()
             return candidate
         except FileExistsError:
             continue
-    raise RuntimeError(f"could not create a run directory under {root}")
+    raise RuntimeError(f"could not create a folder named {name} under {root}")
+
+
+def new_run_dir(root: str | Path, model: str, task: str, when: datetime | None = None) -> Path:
+    """Create and return runs/<model>-<task>-<YYYYmmdd-HHMMSS>[-N], never reusing a name."""
+    stamp = (when or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return unique_dir(root, f"{model}-{task}-{stamp}")
 
 
 # --------------------------------------------------------------------------- status

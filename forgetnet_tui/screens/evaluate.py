@@ -29,9 +29,9 @@ from forgetnet_core.matrix import (
     export_folder_name,
     export_rows,
     sweep_specs,
-    unique_dir,
     where_files_are,
 )
+from forgetnet_core.runs import unique_dir
 
 from ..widgets.eval_dialogs import CheckpointPicker, ExportDialog, FreshModelPicker, SweepPicker
 from ..widgets.eval_matrix import EvalMatrix, status_cell

@@ -269,8 +269,8 @@ def test_rows_from_caches_and_folder_names(runs_root):
     assert len(grouped) == 2 and any(r.extra["n_seeds"] == 3 for r in grouped)
     name = matrix.export_folder_name(grouped, FAST, when=0)
     assert name.startswith("accuracy-") and "forgetnet" in name and "local_transformer" in name and "v2-8ex-len16" in name
-    first = matrix.unique_dir(runs_root.parent / "results", name)
-    second = matrix.unique_dir(runs_root.parent / "results", name)
+    first = runs.unique_dir(runs_root.parent / "results", name)
+    second = runs.unique_dir(runs_root.parent / "results", name)
     assert first.name == name and second.name == f"{name}-1"
 
 
