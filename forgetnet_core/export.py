@@ -155,20 +155,8 @@ TABLE_FIELDS = [
     "surprise",
     "checkpoint",
 ]
-# Per-task result keys copied into a table record as they are.
-_RESULT_FIELDS = (
-    "accuracy",
-    "ci_low",
-    "ci_high",
-    "examples",
-    "seq_len",
-    "stale_rate",
-    "parameter_count",
-    "wall_time_seconds",
-    "write_strength",
-    "write_frequency",
-    "surprise",
-)
+# Per-task result keys copied into a table record as they are (the rest are set per row).
+_RESULT_FIELDS = tuple(f for f in TABLE_FIELDS if f not in ("model", "label", "task", "interval", "n_seeds", "checkpoint"))
 
 
 def table_records(rows: list[ResultRow]) -> list[dict[str, Any]]:
