@@ -75,19 +75,9 @@ class EvalSettings:
             errors.append(FieldError("examples", f"must be a positive integer, got {self.examples!r}"))
         elif self.examples > MAX_EXAMPLES:
             errors.append(FieldError("examples", f"at most {MAX_EXAMPLES:,} per task, got {self.examples:,}"))
-        if not _is_int(self.seq_len):
-            errors.append(FieldError("seq_len", f"must be an integer, got {self.seq_len!r}"))
-        elif self.seq_len < MIN_SEQ_LEN:
-            errors.append(FieldError("seq_len", f"must be at least {MIN_SEQ_LEN}, got {self.seq_len}"))
-        elif self.seq_len > max_seq_len:
-            errors.append(FieldError("seq_len", f"exceeds max_seq_len {max_seq_len}"))
+        errors += _length_errors("seq_len", self.seq_len, max_seq_len)
         if self.extrapolation_len is not None:
-            if not _is_int(self.extrapolation_len):
-                errors.append(FieldError("extrapolation_len", f"must be an integer, got {self.extrapolation_len!r}"))
-            elif self.extrapolation_len < MIN_SEQ_LEN:
-                errors.append(FieldError("extrapolation_len", f"must be at least {MIN_SEQ_LEN}, got {self.extrapolation_len}"))
-            elif self.extrapolation_len > max_seq_len:
-                errors.append(FieldError("extrapolation_len", f"exceeds max_seq_len {max_seq_len}"))
+            errors += _length_errors("extrapolation_len", self.extrapolation_len, max_seq_len)
         elif _is_int(self.seq_len) and "length_extrapolation" in self.tasks and self.extrapolation_length > max_seq_len:
             errors.append(
                 FieldError("extrapolation_len", f"3 x seq_len = {self.extrapolation_length} exceeds max_seq_len {max_seq_len}; set a length")
@@ -132,6 +122,17 @@ class EvalSettings:
         """One line for titles: 'v2 · 160 examples/task · len 64, extrapolation 192 · seed 123'."""
         seed = "seeds 123+i (v1)" if self.suite == "v1" else f"seed {self.seed}"
         return f"{self.suite} · {self.examples} examples/task · len {self.seq_len}, extrapolation {self.extrapolation_length} · {seed}"
+
+
+def _length_errors(name: str, value: Any, max_seq_len: int) -> list[FieldError]:
+    """A sequence length must be an integer in [MIN_SEQ_LEN, max_seq_len]."""
+    if not _is_int(value):
+        return [FieldError(name, f"must be an integer, got {value!r}")]
+    if value < MIN_SEQ_LEN:
+        return [FieldError(name, f"must be at least {MIN_SEQ_LEN}, got {value}")]
+    if value > max_seq_len:
+        return [FieldError(name, f"exceeds max_seq_len {max_seq_len}")]
+    return []
 
 
 def _is_int(value: Any) -> bool:
