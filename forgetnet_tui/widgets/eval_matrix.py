@@ -6,9 +6,10 @@ import textwrap
 from typing import Any, Sequence
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from forgetnet_core.matrix import MatrixRow, RowResult
+
+from .keyed_table import KeyedTable
 
 # Short headers so five task columns fit beside the label at 120 columns.
 TASK_HEADERS = {
@@ -127,7 +128,7 @@ def _spread(message: str, columns: int, width: int) -> list[str]:
     return lines + [""] * (columns - len(lines))
 
 
-class EvalMatrix(DataTable):
+class EvalMatrix(KeyedTable):
     """Rows of the matrix; the screen owns the data and calls `show` / `set_status`. Row keys are MatrixRow keys."""
 
     DEFAULT_CSS = """
@@ -204,12 +205,6 @@ class EvalMatrix(DataTable):
             if self._shown[key].get("status") != sig:
                 self.update_cell(key, "status", status)
                 self._shown[key]["status"] = sig
-
-    @property
-    def current_key(self) -> str | None:
-        if not self._order or not 0 <= self.cursor_row < len(self._order):
-            return None
-        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
 
     @property
     def current_row(self) -> MatrixRow | None:

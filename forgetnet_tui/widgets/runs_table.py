@@ -7,12 +7,12 @@ from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.widgets import DataTable
 
 from forgetnet_core.runs import RunInfo
 
 from ..run_listing import Listing, SweepInfo
 from ..series import format_age, format_number
+from .keyed_table import KeyedTable
 
 STATE_STYLES = {
     "running": "bold green",
@@ -86,7 +86,7 @@ def _same(a: Any, b: Any) -> bool:
     return str(a) == str(b) and getattr(a, "style", None) == getattr(b, "style", None) and getattr(a, "spans", None) == getattr(b, "spans", None)
 
 
-class RunsTable(DataTable):
+class RunsTable(KeyedTable):
     """Runs and sweeps, newest first; a sweep is one row until expanded. Space marks runs to overlay.
 
     The screen reads `current_run` (None on a sweep's row), `current_sweep`
@@ -173,12 +173,6 @@ class RunsTable(DataTable):
             self.move_cursor(row=self.get_row_index(current), animate=False)
 
     # ------------------------------------------------------------------ what the cursor is on
-
-    @property
-    def current_key(self) -> str | None:
-        if not self._order or not 0 <= self.cursor_row < len(self._order):
-            return None
-        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
 
     @property
     def current_run(self) -> RunInfo | None:
