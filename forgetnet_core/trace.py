@@ -213,4 +213,65 @@ class TraceStep:
         return int(torch.argmax(self.answer_logits))
 
 
-__all__ = ["TRACE_TENSORS", "Trace", "TraceExample", "TraceStep"]
+DELTA_TRACE_TENSORS = (
+    "state_before",
+    "state_after",
+    "written",
+    "erased",
+    "forgotten",
+    "query",
+    "key",
+    "value",
+    "beta",
+    "alpha",
+    "surprise",
+    "attention",
+    "token_logits",
+    "answer_logits",
+)
+
+
+@dataclass
+class DeltaTrace:
+    """Everything a delta-rule model computed at each token (detached), in the terms of its own update.
+
+    Per head h the state is a (dh x dh) matrix S; at token t
+    ``state_after = alpha_t state_before + written - erased`` with
+    ``written = beta_t v_t k_t^T`` (the new association), ``erased = beta_t
+    (alpha_t S_{t-1} k_t) k_t^T`` (the old value at k_t taken out) and
+    ``forgotten = (1 - alpha_t) S_{t-1}`` (what the forget gate decayed away).
+    The read is ``S_t q_t``. Shapes: B batch, T tokens, H heads, dh = d / H.
+    """
+
+    state_before: Tensor  # (B, T, H, dh, dh) S_{t-1}
+    state_after: Tensor  # (B, T, H, dh, dh) S_t
+    written: Tensor  # (B, T, H, dh, dh) beta_t v_t k_t^T
+    erased: Tensor  # (B, T, H, dh, dh) beta_t (alpha_t S_{t-1} k_t) k_t^T
+    forgotten: Tensor  # (B, T, H, dh, dh) (1 - alpha_t) S_{t-1}; zeros without a forget gate
+    query: Tensor  # (B, T, H, dh) q_t, L2-normalised
+    key: Tensor  # (B, T, H, dh) k_t, L2-normalised
+    value: Tensor  # (B, T, H, dh) v_t
+    beta: Tensor  # (B, T, H) write strength (with the surprise multiplier for forgetnet_delta)
+    alpha: Tensor  # (B, T, H) forget gate (ones without one)
+    surprise: Optional[Tensor]  # (B, T) s_t where the model measures it, else None
+    attention: Optional[Tensor]  # (B, T, w+1) the local attention of forgetnet_delta's front end, else None
+    token_logits: Tensor  # (B, T, V)
+    answer_logits: Tensor  # (B, T, V)
+    input_ids: Optional[Tensor] = None  # (B, T)
+    position_offset: int = 0
+    model: str = ""
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.beta.shape[0])
+
+    @property
+    def seq_len(self) -> int:
+        return int(self.beta.shape[1])
+
+    @property
+    def heads(self) -> int:
+        return int(self.beta.shape[2])
+
+
+__all__ = ["DELTA_TRACE_TENSORS", "DeltaTrace", "TRACE_TENSORS", "Trace", "TraceExample", "TraceStep"]

@@ -1,7 +1,10 @@
-"""ForgetNet memory models and Transformer baselines, built through one registry."""
+"""ForgetNet memory models, delta-rule memories and Transformer baselines, built through one registry."""
 
 from forgetnet_core.models.registry import (
+    DELTA_MODELS,
     MEMORY_MODELS,
+    ORIGINAL_MODELS,
+    SLOT_MODELS,
     MEMORY_STATS,
     MODEL_NAMES,
     TRANSFORMER_MODELS,
@@ -12,7 +15,10 @@ from forgetnet_core.models.registry import (
 )
 
 __all__ = [
+    "DELTA_MODELS",
     "MEMORY_MODELS",
+    "ORIGINAL_MODELS",
+    "SLOT_MODELS",
     "MEMORY_STATS",
     "MODEL_NAMES",
     "TRANSFORMER_MODELS",

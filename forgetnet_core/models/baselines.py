@@ -1,4 +1,4 @@
-"""Transformer baselines without memory: tiny_transformer (causal) and local_transformer (window t-w..t)."""
+"""Transformer baselines without memory: tiny_transformer (causal), local_transformer (window t-w..t), conv_transformer (pre-norm + conv)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from forgetnet_core.models.layers import maybe_conv
 from forgetnet_core.models.registry import ModelConfig, ModelOutput, check_input
 
 
@@ -28,25 +29,32 @@ class TinyTransformer(nn.Module):
 
     name = "tiny_transformer"
     has_memory = False
+    default_conv = 0  # the original architecture; ModelConfig.conv (--conv K) adds a causal convolution
+    pre_norm = False  # post-norm layers, as the original
+    final_norm = False
 
     def __init__(self, config: Optional[ModelConfig] = None) -> None:
         super().__init__()
         cfg = config if config is not None else ModelConfig()
         self.config = cfg
+        self.conv_kernel = cfg.conv if cfg.conv is not None else self.default_conv
+        dropout = 0.0 if self.pre_norm else cfg.dropout
         self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.d_model)  # TokEmb, also the next-token head
         self.pos_emb = nn.Embedding(cfg.max_seq_len, cfg.d_model)  # PosEmb
+        self.conv = maybe_conv(cfg.d_model, self.conv_kernel)  # None at kernel 0: no parameters
         self.layers = nn.ModuleList(
             nn.TransformerEncoderLayer(
                 cfg.d_model,
                 cfg.n_heads,
                 dim_feedforward=cfg.d_ff,
-                dropout=cfg.dropout,
+                dropout=dropout,
                 activation="gelu",
                 batch_first=True,
-                norm_first=False,
+                norm_first=self.pre_norm,
             )
             for _ in range(cfg.n_layers)
         )
+        self.norm_out = nn.LayerNorm(cfg.d_model) if self.final_norm else None
         self.answer_head = nn.Linear(cfg.d_model, cfg.vocab_size)  # W_ans
 
     def attention_mask(self, seq_len: int, device: torch.device) -> Tensor:
@@ -60,9 +68,13 @@ class TinyTransformer(nn.Module):
         T = input_ids.shape[1]
         positions = torch.arange(position_offset, position_offset + T, device=input_ids.device)  # (T,)
         x = self.tok_emb(input_ids) + self.pos_emb(positions)[None]  # (B, T, d)
+        if self.conv is not None:
+            x = self.conv(x)  # each position also sees the conv_kernel - 1 tokens before it
         mask = self.attention_mask(T, input_ids.device)  # (T, T)
         for layer in self.layers:
             x = layer(x, src_mask=mask)  # (B, T, d)
+        if self.norm_out is not None:
+            x = self.norm_out(x)
         answer_logits = self.answer_head(x)  # (B, T, V)
         token_logits = F.linear(x, self.tok_emb.weight)  # (B, T, V), tied head
         return ModelOutput(answer_logits=answer_logits, token_logits=token_logits, stats={}, trace=None)
@@ -83,4 +95,18 @@ class LocalTransformer(TinyTransformer):
         return (distance < 0) | (distance > self.config.window)
 
 
-__all__ = ["LocalTransformer", "TinyTransformer"]
+class ConvTransformer(TinyTransformer):
+    """The modern attention baseline: embeddings, a kernel-4 causal convolution, 2 pre-norm causal layers, final LayerNorm.
+
+    4 heads, feed-forward 256, GELU, no dropout; answer head and tied token
+    head, as tiny_transformer. The convolution hands each position the tokens
+    just before it, so binding a value to its key needs no search.
+    """
+
+    name = "conv_transformer"
+    default_conv = 4
+    pre_norm = True
+    final_norm = True
+
+
+__all__ = ["ConvTransformer", "LocalTransformer", "TinyTransformer"]

@@ -400,8 +400,7 @@ def fast_forward(model: "ForgetNet", input_ids: Tensor, position_offset: int):
         ln_eps=model.norm.eps,
     )
 
-    positions = torch.arange(position_offset, position_offset + T, device=dev)  # (T,)
-    e = model.tok_emb(input_ids) + model.pos_emb(positions)[None]  # (B, T, d)
+    e = model.embed(input_ids, position_offset)  # (B, T, d), with the optional causal convolution
     a = local_attention(model, e).transpose(0, 1).contiguous()  # (T, B, d) time-major
     q = F.linear(a, model.read_query.weight * scale, model.read_query.bias * scale)[:, :, None]  # (T, B, 1, d)
     c = a + model.read_proj.bias  # (T, B, d) a_t + b_r

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from forgetnet_core.models.fast import fast_forward
+from forgetnet_core.models.layers import maybe_conv
 from forgetnet_core.models.registry import ModelConfig, ModelOutput, check_input
 from forgetnet_core.trace import Trace
 
@@ -57,14 +58,17 @@ class ForgetNet(nn.Module):
     use_surprise = True  # False: gate multiplier 1 and surprise input 0 (no_surprise)
     content_write = True  # False: alpha_t is a fixed one-hot slot from write_slots (random_write, fifo_memory)
     fast = True  # forward without trace uses the fast path (models/fast.py); False forces the reference loop
+    default_conv = 0  # SPEC section 3 has none; ModelConfig.conv (--conv K) adds e_t = e_t + conv(e)_t
 
     def __init__(self, config: Optional[ModelConfig] = None) -> None:
         super().__init__()
         cfg = config if config is not None else ModelConfig()
         self.config = cfg
         d, S, V = cfg.d_model, cfg.memory_slots, cfg.vocab_size
+        self.conv_kernel = cfg.conv if cfg.conv is not None else self.default_conv
         self.tok_emb = nn.Embedding(V, d)  # TokEmb
         self.pos_emb = nn.Embedding(cfg.max_seq_len, d)  # PosEmb
+        self.conv = maybe_conv(d, self.conv_kernel)  # None at kernel 0 (no parameters)
         self.memory_init = nn.Parameter(torch.empty(S, d))  # M_0 (S, d)
         nn.init.normal_(self.memory_init, mean=0.0, std=0.02)
         self.attn_q = nn.Linear(d, d)  # W_q
@@ -82,6 +86,13 @@ class ForgetNet(nn.Module):
         self.write_query = nn.Linear(d, d)  # W_wq
 
     # ----------------------------------------------------------------- pieces
+    def embed(self, input_ids: Tensor, position_offset: int = 0) -> Tensor:
+        """e_t = TokEmb[x_t] + PosEmb[t + offset], then the optional causal convolution; (B, T, d)."""
+        T = input_ids.shape[1]
+        positions = torch.arange(position_offset, position_offset + T, device=input_ids.device)  # (T,)
+        e = self.tok_emb(input_ids) + self.pos_emb(positions)[None]
+        return self.conv(e) if self.conv is not None else e
+
     def local_attention(self, e: Tensor) -> tuple[Tensor, Tensor]:
         """One-head causal attention of each e_t over e_{t-w..t}: returns a (B, T, d) and weights (B, T, w+1).
 
@@ -157,8 +168,7 @@ class ForgetNet(nn.Module):
         input_ids = input_ids.long()  # gather and one_hot need int64
         B, T = input_ids.shape
         scale = math.sqrt(cfg.d_model)
-        positions = torch.arange(position_offset, position_offset + T, device=input_ids.device)  # (T,)
-        e = self.tok_emb(input_ids) + self.pos_emb(positions)[None]  # (B, T, d)
+        e = self.embed(input_ids, position_offset)  # (B, T, d)
         a, attn = self.local_attention(e)  # (B, T, d), (B, T, w+1)
 
         memory = self.memory_init[None].expand(B, -1, -1)  # (B, S, d) M_0

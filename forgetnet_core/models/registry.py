@@ -1,4 +1,4 @@
-"""Model registry: the seven model names, ModelConfig, ModelOutput, build_model and parameter_count."""
+"""Model registry: the model names, ModelConfig, ModelOutput, build_model and parameter_count."""
 
 from __future__ import annotations
 
@@ -10,13 +10,20 @@ from torch import nn
 
 from forgetnet_core.trace import Trace
 
-# SPEC section 3 order: ForgetNet, its four ablations, then the two Transformer baselines.
+# Registry order: the original seven (SPEC section 3), then the v3 models (SPEC section 7).
 # Defined in config.py, which imports no torch (the TUI validates against it).
-from forgetnet_core.config import MODEL_NAMES  # noqa: E402
-MEMORY_MODELS = MODEL_NAMES[:5]  # the ForgetNet family: have a memory bank and support trace=True
-TRANSFORMER_MODELS = MODEL_NAMES[5:]  # baselines: no memory, empty stats, no trace
+from forgetnet_core.config import (  # noqa: E402
+    DELTA_MODELS,  # delta-rule memories: a (dh x dh) state per head; trace=True gives a DeltaTrace
+    MEMORY_MODELS,  # every model with a recurrent memory state (SLOT_MODELS + DELTA_MODELS)
+    MODEL_NAMES,
+    ORIGINAL_MODELS,
+    SLOT_MODELS,  # the ForgetNet family: an S x d slot memory bank; trace=True gives a Trace
+    TRANSFORMER_MODELS,  # baselines: no memory, empty stats, no trace
+)
 
 # Keys of ModelOutput.stats for memory models (0-d tensors, detached); transformers return {}.
+# Delta-rule models report erase_strength as the forget gate's mean 1 - alpha_t (0 without one),
+# and surprise only where they measure it (forgetnet_delta and its ablations).
 MEMORY_STATS = ("write_strength", "write_frequency", "erase_strength", "surprise", "memory_norm")
 
 
@@ -32,7 +39,8 @@ class ModelConfig:
     n_layers: int = 2  # encoder layers of the Transformer baselines
     n_heads: int = 4  # attention heads of the Transformer baselines (ForgetNet's local attention has 1)
     d_ff: int = 256  # feed-forward width of the Transformer baselines
-    dropout: float = 0.1  # Transformer baselines only; the ForgetNet family has no dropout
+    dropout: float = 0.1  # tiny/local transformer only; the memory models and conv_transformer have none
+    conv: Optional[int] = None  # causal conv kernel over the embeddings (0 = none); None = the model's default
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "d_model", "memory_slots", "max_seq_len", "n_layers", "n_heads", "d_ff"):
@@ -43,6 +51,8 @@ class ModelConfig:
             raise ValueError(f"window must be a non-negative integer, got {self.window!r}")
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.conv is not None and (not isinstance(self.conv, int) or isinstance(self.conv, bool) or self.conv < 0):
+            raise ValueError(f"conv must be None or a non-negative integer, got {self.conv!r}")
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
 
@@ -77,10 +87,20 @@ def check_input(input_ids: torch.Tensor, position_offset: int, config: ModelConf
 
 def _model_classes() -> dict[str, type[nn.Module]]:
     # Imported here, not at module top: the model modules import ModelConfig from this one.
-    from forgetnet_core.models.baselines import LocalTransformer, TinyTransformer
+    from forgetnet_core.models.baselines import ConvTransformer, LocalTransformer, TinyTransformer
+    from forgetnet_core.models.delta import (
+        DeltaNet,
+        ForgetNetDelta,
+        ForgetNetDeltaNoForget,
+        ForgetNetDeltaNoSurprise,
+        GatedDeltaNet,
+    )
     from forgetnet_core.models.forgetnet import FifoMemory, ForgetNet, NoForget, NoSurprise, RandomWrite
 
-    classes = (ForgetNet, NoForget, NoSurprise, RandomWrite, FifoMemory, TinyTransformer, LocalTransformer)
+    classes = (
+        ForgetNet, NoForget, NoSurprise, RandomWrite, FifoMemory, TinyTransformer, LocalTransformer,
+        ConvTransformer, DeltaNet, GatedDeltaNet, ForgetNetDelta, ForgetNetDeltaNoSurprise, ForgetNetDeltaNoForget,
+    )
     return {cls.name: cls for cls in classes}
 
 
@@ -102,7 +122,10 @@ def parameter_count(model: nn.Module) -> int:
 
 
 __all__ = [
+    "DELTA_MODELS",
     "MEMORY_MODELS",
+    "ORIGINAL_MODELS",
+    "SLOT_MODELS",
     "MEMORY_STATS",
     "MODEL_NAMES",
     "TRANSFORMER_MODELS",

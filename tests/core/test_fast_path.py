@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from forgetnet_core.models import MEMORY_MODELS, build_model
+from forgetnet_core.models import SLOT_MODELS, build_model
 from forgetnet_core.models.registry import MEMORY_STATS
 from forgetnet_core.tasks import TASKS, make_batch
 
@@ -68,7 +68,7 @@ def assert_equivalent(model, ids, offset=0, loss_fn=None, atol=ATOL):
     return g_ref
 
 
-@pytest.mark.parametrize("name", MEMORY_MODELS)
+@pytest.mark.parametrize("name", SLOT_MODELS)
 def test_defaults_random_tokens_with_offset_train_and_eval(name):
     model = model_for(name)
     ids = tokens(3, 30)
@@ -83,13 +83,13 @@ def test_defaults_random_tokens_with_offset_train_and_eval(name):
         assert grads[unused[name]] is None  # an ablation's unused weight gets no gradient, as in the reference
 
 
-@pytest.mark.parametrize("name", MEMORY_MODELS)
+@pytest.mark.parametrize("name", SLOT_MODELS)
 def test_odd_sizes_every_position_gradient(name):
     model = model_for(name, seed=4, **ODD)
     assert_equivalent(model, tokens(3, 29, seed=5), offset=60, loss_fn=dense_loss)
 
 
-@pytest.mark.parametrize("name", MEMORY_MODELS)
+@pytest.mark.parametrize("name", SLOT_MODELS)
 def test_float64_matches_tightly(name):
     """In float64 the two paths agree to ~1e-12: any formula slip in the hand-written backward would show."""
     model = model_for(name, seed=6, dtype=torch.float64, **ODD)
@@ -99,13 +99,13 @@ def test_float64_matches_tightly(name):
 @pytest.mark.parametrize("task", TASKS)
 def test_every_task(task):
     batch = make_batch(task, seed=11, seq_len=32, batch_size=3)
-    for name in MEMORY_MODELS:
+    for name in SLOT_MODELS:
         model = model_for(name, seed=8)
         loss = lambda out: trainer_loss(out, batch.input_ids, batch.labels)  # noqa: E731
         assert_equivalent(model, batch.input_ids, offset=9, loss_fn=loss)
 
 
-@pytest.mark.parametrize("name", MEMORY_MODELS)
+@pytest.mark.parametrize("name", SLOT_MODELS)
 @pytest.mark.parametrize("shape", [(1, 1), (2, 1), (1, 2), (3, 9)])
 def test_tiny_shapes_and_window_edge_cases(name, shape):
     for window in (0, 1, 8):
@@ -113,7 +113,7 @@ def test_tiny_shapes_and_window_edge_cases(name, shape):
         assert_equivalent(model, tokens(*shape, seed=10), offset=2, loss_fn=dense_loss)
 
 
-@pytest.mark.parametrize("name", MEMORY_MODELS)
+@pytest.mark.parametrize("name", SLOT_MODELS)
 def test_inference_path_equals_training_path(name):
     model = model_for(name, seed=12)
     ids = tokens(3, 33, seed=13)
@@ -152,7 +152,7 @@ def test_memory_stays_bounded_on_a_long_sequence():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-@pytest.mark.parametrize("name", MEMORY_MODELS)
+@pytest.mark.parametrize("name", SLOT_MODELS)
 def test_cuda_fast_path_matches_cpu_reference(name):
     model = model_for(name, seed=18)
     ids = tokens(4, 40, seed=19)

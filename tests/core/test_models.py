@@ -10,8 +10,11 @@ import torch
 import torch.nn.functional as F
 
 from forgetnet_core.models import (
+    DELTA_MODELS,
     MEMORY_MODELS,
     MODEL_NAMES,
+    ORIGINAL_MODELS,
+    SLOT_MODELS,
     ModelConfig,
     ModelOutput,
     build_model,
@@ -56,18 +59,40 @@ def test_model_names_in_spec_order():
         "fifo_memory",
         "tiny_transformer",
         "local_transformer",
+        "conv_transformer",
+        "delta_net",
+        "gated_delta_net",
+        "forgetnet_delta",
+        "forgetnet_delta_no_surprise",
+        "forgetnet_delta_no_forget",
     )
-    assert MEMORY_MODELS == MODEL_NAMES[:5]
+    assert ORIGINAL_MODELS == MODEL_NAMES[:7]
+    assert SLOT_MODELS == MODEL_NAMES[:5]
+    assert MEMORY_MODELS == SLOT_MODELS + DELTA_MODELS
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", ORIGINAL_MODELS)
 def test_parameter_counts_at_defaults(name):
     model = build_model(name)
-    expected = 104_512 if name in MEMORY_MODELS else 149_248
+    expected = 104_512 if name in SLOT_MODELS else 149_248
     assert parameter_count(model) == expected
     assert model.name == name
     assert model.config == ModelConfig()
     assert model.has_memory is (name in MEMORY_MODELS)
+    assert model.conv is None  # the original seven have no convolution unless asked
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_conv_option_adds_a_depthwise_kernel(name):
+    d = SMALL["d_model"]
+    plain, conv = small_model(name, conv=0), small_model(name, conv=4)
+    assert plain.conv is None
+    assert parameter_count(conv) - parameter_count(plain) == d * 4 + d  # depthwise weights + bias
+    assert model_conv_default(name) == (4 if name not in ORIGINAL_MODELS else 0)
+
+
+def model_conv_default(name: str) -> int:
+    return build_model(name, **SMALL).conv_kernel
 
 
 def test_transformer_token_head_is_tied_to_embedding():
@@ -107,11 +132,13 @@ def test_output_shapes_and_stats(name):
     assert out.token_logits.shape == (3, 11, SMALL["vocab_size"])
     assert out.trace is None
     if name in MEMORY_MODELS:
-        assert set(out.stats) == set(MEMORY_STATS)
+        surprise = name in SLOT_MODELS or name.startswith("forgetnet_delta")
+        assert set(out.stats) == set(MEMORY_STATS) - (set() if surprise else {"surprise"})
         for value in out.stats.values():
             assert value.dim() == 0 and torch.isfinite(value) and not value.requires_grad
         assert 0.0 <= out.stats["write_frequency"] <= 1.0
-        assert 0.0 < out.stats["surprise"] <= 1.0
+        if surprise:
+            assert 0.0 < out.stats["surprise"] <= 1.0
     else:
         assert out.stats == {}
 
@@ -152,7 +179,7 @@ def test_memory_reaches_beyond_the_attention_window():
     assert not torch.allclose(model(x).answer_logits[:, -1], model(y).answer_logits[:, -1])
 
 
-@pytest.mark.parametrize("name", MEMORY_MODELS)
+@pytest.mark.parametrize("name", SLOT_MODELS)
 def test_memory_size_is_independent_of_sequence_length(name):
     model = small_model(name)
     S, d = SMALL["memory_slots"], SMALL["d_model"]
@@ -165,7 +192,7 @@ def test_memory_size_is_independent_of_sequence_length(name):
 
 
 # ------------------------------------------------------------------- the trace
-@pytest.mark.parametrize("name", MEMORY_MODELS)
+@pytest.mark.parametrize("name", SLOT_MODELS)
 def test_trace_is_the_computation(name):
     model = small_model(name)
     x = tokens(3, 14, seed=6)
@@ -320,7 +347,7 @@ def test_no_surprise_ignores_the_token_head():
     torch.testing.assert_close(a.answer_logits[:, 0], b.answer_logits[:, 0])  # s_0 = 1 either way
 
 
-@pytest.mark.parametrize("name", MEMORY_MODELS)
+@pytest.mark.parametrize("name", SLOT_MODELS)
 def test_surprise_is_causal_and_detached(name):
     model = small_model(name)
     model.train()
@@ -370,7 +397,7 @@ def test_unsurprising_tokens_barely_write():
 
 
 # ------------------------------------------------------------- position offset
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", [n for n in MODEL_NAMES if n not in DELTA_MODELS])  # delta models have no position table
 def test_position_offset_shifts_the_position_embedding(name):
     model = small_model(name)
     shifted = copy.deepcopy(model)
