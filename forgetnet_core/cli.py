@@ -8,7 +8,24 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from .config import DEVICE_NAMES, MODEL_NAMES, SUITE_NAMES, TASK_NAMES, ConfigError, TrainConfig, load_config
+from dataclasses import fields
+
+from .config import (
+    AUTO,
+    MODEL_NAMES,
+    RECIPE_NAMES,
+    RECIPES,
+    SUITE_NAMES,
+    TASK_NAMES,
+    ConfigError,
+    TaskKnobs,
+    TrainConfig,
+    fields_by_name,
+    format_field,
+    help_of,
+    load_config,
+    recipe_config,
+)
 
 EXIT_USAGE = 2
 
@@ -54,24 +71,73 @@ def _choice(names: Sequence[str], what: str):
     return parse
 
 
-def _add_training_flags(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
-    """The settings train and sweep share."""
-    parser.add_argument("--suite", type=_choice(SUITE_NAMES, "suite"), default=defaults.suite)
-    parser.add_argument("--steps", type=_positive_int, default=None, help=f"optimizer steps (default {defaults.steps})")
-    parser.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size)
-    parser.add_argument("--seq-len", type=_positive_int, default=defaults.seq_len)
-    parser.add_argument("--lr", type=_positive_float, default=defaults.lr)
-    parser.add_argument("--aux-weight", type=_nonneg_float, default=defaults.aux_weight)
-    parser.add_argument("--weight-decay", type=_nonneg_float, default=defaults.weight_decay)
-    parser.add_argument("--warmup-steps", type=_nonneg_int, default=defaults.warmup_steps)
-    parser.add_argument("--lr-decay", choices=("none", "cosine"), default=defaults.lr_decay)
-    parser.add_argument("--d-model", type=_positive_int, default=defaults.d_model)
-    parser.add_argument("--memory-slots", type=_positive_int, default=defaults.memory_slots)
-    parser.add_argument("--window", type=_positive_int, default=defaults.window)
-    parser.add_argument("--device", default=defaults.device, help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--eval-every", type=_nonneg_int, default=defaults.eval_every)
-    parser.add_argument("--eval-batches", type=_positive_int, default=defaults.eval_batches)
-    parser.add_argument("--checkpoint-every", type=_nonneg_int, default=defaults.checkpoint_every)
+# TrainConfig fields that train and sweep take as --flags (model, task and seed are per-command).
+TRAINING_FLAGS = (
+    "suite", "steps", "batch_size", "seq_len", "lr", "aux_weight", "recall_loss_weight", "weight_decay",
+    "grad_clip", "warmup_steps", "lr_decay", "position_offsets", "conv", "d_model", "memory_slots", "window",
+    "max_seq_len", "device", "eval_every", "eval_batches", "checkpoint_every", "log_every",
+)
+KNOB_FLAGS = tuple(f.name for f in fields(TaskKnobs))
+_POSITIVE = {"steps", "batch_size", "seq_len", "d_model", "memory_slots", "window", "max_seq_len", "eval_batches",
+             "log_every", "lr", "grad_clip", "keys", "values", "records", "overwrites"}
+
+
+def _field_type(name: str, default: Any):
+    """The argparse type of TrainConfig.<name>: its value type, with the config's own bounds."""
+    choices = fields_by_name(TrainConfig)[name].metadata.get("choices")
+    if name == "device":
+        return str  # auto, cpu, cuda, cuda:N, mps: TrainConfig.validate and resolve_device say what is wrong
+    if choices:
+        return _choice(choices, name.replace("_", " "))
+    positive = name in _POSITIVE
+    if default is None:  # optional integers: a number or auto
+        number = _number(int, positive)
+        return lambda text: AUTO if text.strip().lower() == AUTO else number(text)
+    if isinstance(default, float):
+        return _number(float, positive)
+    if isinstance(default, int):
+        return _number(int, positive)
+    return str
+
+
+def _add_training_flags(parser: argparse.ArgumentParser, sweep: bool = False) -> None:
+    """The settings train and sweep share, help text from the config module. Every default is None:
+    only the flags given override the recipe (--recipe original|recall, the seed's defaults by default)."""
+    parser.add_argument("--recipe", type=_choice(RECIPE_NAMES, "recipe"), default="original",
+                        help=help_of(TrainConfig, "recipe") + "; flags given with it override it")
+    for name in TRAINING_FLAGS:
+        default = fields_by_name(TrainConfig)[name].default
+        parser.add_argument("--" + name.replace("_", "-"), type=_field_type(name, default), default=None,
+                            help=f"{help_of(TrainConfig, name)} ({_defaults_text(name)})".replace("%", "%%"))
+    for name in KNOB_FLAGS:
+        default = fields_by_name(TrainConfig)[name].default
+        one = _field_type(name, default)
+        kind = _number_list(one) if sweep else one
+        extra = "; a comma list sweeps it" if sweep else ""
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
+                            help=f"{help_of(TrainConfig, name)} (default {format_field(default)}){extra}".replace("%", "%%"))
+
+
+def _defaults_text(name: str) -> str:
+    """'default 0.0003; recall 0.003': the value under each recipe that changes it."""
+    text = f"default {format_field(fields_by_name(TrainConfig)[name].default)}"
+    for recipe, changes in RECIPES.items():
+        if name in changes:
+            text += f"; {recipe} {format_field(changes[name])}"
+    return text
+
+
+def _number_list(one):
+    def parse(text: str) -> list[Any]:
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        if not items:
+            raise argparse.ArgumentTypeError(f"expected a comma list, got {text!r}")
+        values = [one(t) for t in items]
+        if len(set(values)) != len(values):
+            raise argparse.ArgumentTypeError(f"repeated value in {text!r}")
+        return values
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,8 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train one model on one task, writing runs/<model>-<task>-<time>/")
     t.add_argument("--task", type=_choice(TASK_NAMES, "task"), default=defaults.task)
     t.add_argument("--model", type=_choice(MODEL_NAMES, "model"), default=defaults.model)
-    t.add_argument("--seed", type=_nonneg_int, default=defaults.seed)
-    _add_training_flags(t, defaults)
+    t.add_argument("--seed", type=_nonneg_int, default=None, help=f"seeds the weights and the training stream (default {defaults.seed})")
+    _add_training_flags(t)
     t.add_argument("--output-dir", default="runs", help="where run directories go (default runs/)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run (--steps may extend it)")
     t.add_argument("--run-dir", help=argparse.SUPPRESS)  # used by launch_detached: config.json is already there
@@ -100,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--retry-failed", action="store_true", help="rerun cells whose run failed")
     w.add_argument("--eval-batches-final", type=_positive_int, default=5, help="batches of 32 per task in the final evaluation")
     w.add_argument("--headline", metavar="DIR", help="when every run is evaluated, write the headline table there")
-    _add_training_flags(w, defaults)
+    _add_training_flags(w, sweep=True)
 
     h = sub.add_parser("headline", help="the headline table of a finished sweep (CSV, Markdown, JSON, PNG)")
     h.add_argument("--sweep", required=True, help="the sweep folder (runs/<name>)")
@@ -117,6 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=_nonneg_int, default=123)
     e.add_argument("--device", default="auto")
     e.add_argument("--output-dir", default="runs")
+    for name in KNOB_FLAGS:
+        default = fields_by_name(TaskKnobs)[name].default
+        e.add_argument("--" + name.replace("_", "-"), type=_field_type(name, default), default=None,
+                       help=f"{help_of(TaskKnobs, name)} (default {format_field(default)})")
 
     p = sub.add_parser("plot", help="figures and tables from runs/eval-*/metrics.json and the Evaluate screen's caches")
     p.add_argument("--runs", default="runs")
@@ -144,28 +214,13 @@ def _check_seq_len(seq_len: int, task: str | None = None, max_seq_len: int = 512
 
 
 def _train_config(args: argparse.Namespace, **fixed: Any) -> TrainConfig:
-    defaults = TrainConfig()
-    return TrainConfig(
-        model=fixed.get("model", getattr(args, "model", defaults.model)),
-        task=fixed.get("task", getattr(args, "task", defaults.task)),
-        suite=args.suite,
-        steps=args.steps if args.steps is not None else defaults.steps,
-        batch_size=args.batch_size,
-        seq_len=args.seq_len,
-        lr=args.lr,
-        aux_weight=args.aux_weight,
-        weight_decay=args.weight_decay,
-        warmup_steps=args.warmup_steps,
-        lr_decay=args.lr_decay,
-        d_model=args.d_model,
-        memory_slots=args.memory_slots,
-        window=args.window,
-        seed=fixed.get("seed", getattr(args, "seed", defaults.seed)),
-        device=args.device,
-        eval_every=args.eval_every,
-        eval_batches=args.eval_batches,
-        checkpoint_every=args.checkpoint_every,
-    )
+    """The recipe's config with every flag the user gave on top (AUTO -> None for optional integers)."""
+    given: dict[str, Any] = {}
+    for name in (*TRAINING_FLAGS, *KNOB_FLAGS, "model", "task", "seed"):
+        value = fixed.get(name, getattr(args, name, None))
+        if value is not None:
+            given[name] = None if value == AUTO else value
+    return recipe_config(args.recipe, **given)
 
 
 def _progress_printer(quiet: bool):
@@ -251,10 +306,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     model, cfg, checkpoint = _load_or_fresh(args.checkpoint, args.model, device)
     _check_seq_len(args.seq_len, "length_extrapolation" if "length_extrapolation" in tasks else None, model.config.max_seq_len)
+    knobs = TaskKnobs(**{name: getattr(args, name) for name in KNOB_FLAGS if getattr(args, name) not in (None, AUTO)})
     started = time.perf_counter()
-    results = evaluate_model(
-        model, tasks, args.suite, args.batches, args.batch_size, args.seq_len, args.seed, device
-    )
+    try:
+        results = evaluate_model(
+            model, tasks, args.suite, args.batches, args.batch_size, args.seq_len, args.seed, device, knobs=knobs
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     wall = time.perf_counter() - started
     out = write_eval_run(
         args.output_dir,
@@ -263,7 +322,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         parameter_count_=parameter_count(model),
         device=str(device),
         wall_time=wall,
-        config={k: getattr(args, k) for k in ("suite", "batches", "batch_size", "seq_len", "seed")},
+        config={**{k: getattr(args, k) for k in ("suite", "batches", "batch_size", "seq_len", "seed")},
+                **({"knobs": knobs.changed()} if not knobs.is_default() else {})},
         checkpoint=checkpoint,
     )
     for task, r in results.items():
@@ -295,14 +355,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError(f"--seeds must be a comma list of integers, got {args.seeds!r}") from None
     if not seeds or any(s < 0 for s in seeds):
         raise UsageError(f"--seeds must be non-negative integers, got {args.seeds!r}")
-    base = _train_config(args, model=models[0], task=tasks[0], seed=seeds[0])
+    # A knob given one value is part of every cell's config; a comma list is a grid dimension.
+    swept = {name: [None if v == AUTO else v for v in getattr(args, name)] for name in KNOB_FLAGS if getattr(args, name)}
+    fixed = {name: values[0] for name, values in swept.items() if len(values) == 1}
+    grid = {name: values for name, values in swept.items() if len(values) > 1}
+    base = _train_config(args, model=models[0], task=tasks[0], seed=seeds[0], **{k: AUTO if v is None else v for k, v in fixed.items()})
     resolve_device(base.device)
     settings = default_eval_settings(base, examples=32 * args.eval_batches_final)
     try:
-        folder = create_sweep(args.output_dir, base, models, tasks, seeds, args.name, settings)
+        folder = create_sweep(args.output_dir, base, models, tasks, seeds, args.name, settings, knobs=grid)
     except (ValueError, ConfigError) as exc:
         raise UsageError(str(exc)) from None
-    print(f"sweep {folder}: {len(models) * len(tasks) * len(seeds)} runs, {args.jobs} at a time", flush=True)
+    points = 1
+    for values in grid.values():
+        points *= len(values)
+    print(f"sweep {folder}: {len(models) * len(tasks) * len(seeds) * points} runs, {args.jobs} at a time", flush=True)
     counts = run_sweep(folder, jobs=args.jobs, report=lambda line: print(line, flush=True), retry_failed=args.retry_failed)
     print(" ".join(f"{k} {v}" for k, v in counts.items()))
     done = counts.get("evaluated", 0) == counts["total"]
@@ -329,15 +396,17 @@ def cmd_headline(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from .export import FORMATS, export_all, rows_from_eval_runs
-    from .matrix import rows_from_caches
+    from .export import FORMATS, export_all
+    from .matrix import plot_rows
 
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise UsageError(f"unknown format '{(unknown or [''])[0]}' (choose from {', '.join(FORMATS)})")
     # eval-*/metrics.json (forgetnet eval, the original's layout), then each run's eval_cache.json (the Evaluate screen).
-    rows = rows_from_eval_runs(args.runs) + rows_from_caches(args.runs, group_seeds=args.group_seeds)
+    rows, notices = plot_rows(args.runs, group_seeds=args.group_seeds)  # one row per checkpoint and settings (the newest)
+    for notice in notices:
+        print(f"forgetnet: {notice}", file=sys.stderr)
     if not rows:
         raise UsageError(f"no evaluation results under {args.runs} (run `forgetnet eval` or evaluate on screen 3 first)")
     for path in export_all(rows, args.output_dir, formats):
@@ -363,7 +432,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if getattr(args, "seq_len", None) is not None and args.command in ("train", "demo", "sweep"):
-            _check_seq_len(args.seq_len, getattr(args, "task", None) if args.command == "train" else None)
+            _check_seq_len(args.seq_len, getattr(args, "task", None) if args.command == "train" else None,
+                           getattr(args, "max_seq_len", None) or 512)
         return COMMANDS[args.command](args)
     except (UsageError, CheckpointError, DeviceError, ConfigError) as exc:
         print(f"forgetnet: error: {exc}", file=sys.stderr)

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from . import runs
-from .config import TASK_NAMES
+from .config import TASK_NAMES, TaskKnobs
 from .models import MODEL_NAMES, build_model, parameter_count
 from .tasks import batch_seed, eval_seq_len, make_batch
 
@@ -70,7 +70,7 @@ def evaluate_batches(model: torch.nn.Module, batches: Iterable[Any], device: tor
         "loss": loss_sum / examples if examples else float("nan"),
         "stale_rate": stale_hits / stale_examples if stale_examples else None,
     }
-    for key in ("write_strength", "write_frequency", "surprise"):
+    for key in ("write_strength", "write_frequency", "erase_strength", "surprise"):
         result[key] = stat_sums[key] / n_batches if key in stat_sums and n_batches else None
     return result
 
@@ -100,16 +100,20 @@ def eval_batches_for(
     seed: int,
     extrapolation_len: int | None = None,
     examples: int | None = None,
+    knobs: TaskKnobs | None = None,
 ) -> list[Any]:
     """The evaluation set for one task: batch i is drawn from the eval stream of `seed` at index i.
 
     `examples`, when given, replaces `batches` x `batch_size` (the last batch
     holds the remainder), so 160 examples in batches of 32 are exactly the
-    original's 5 batches of 32.
+    original's 5 batches of 32. `knobs` set the task's difficulty (default: the task as defined).
     """
     length = eval_length(task, seq_len, suite, extrapolation_len)
     sizes = batch_sizes(examples, batch_size) if examples is not None else [batch_size] * batches
-    return [make_batch(task, batch_seed(suite, "eval", seed, i), length, size, suite) for i, size in enumerate(sizes)]
+    return [
+        make_batch(task, batch_seed(suite, "eval", seed, i), length, size, suite, knobs=knobs)
+        for i, size in enumerate(sizes)
+    ]
 
 
 def resolve_tasks(spec: str | Iterable[str]) -> list[str]:
@@ -130,7 +134,7 @@ def load_model(checkpoint: str | Path, device: torch.device | str = "cpu") -> tu
     name = cfg.get("model")
     if name not in MODEL_NAMES:
         raise runs.CheckpointError(f"checkpoint names an unknown model '{name}': {checkpoint}")
-    overrides = {k: cfg[k] for k in ("d_model", "memory_slots", "window", "max_seq_len") if k in cfg}
+    overrides = {k: cfg[k] for k in ("d_model", "memory_slots", "window", "max_seq_len", "conv") if cfg.get(k) is not None}
     try:
         model = build_model(name, **overrides)
         model.load_state_dict(data["model_state"])
@@ -154,6 +158,7 @@ def evaluate_model(
     *,
     extrapolation_len: int | None = None,
     examples: int | None = None,
+    knobs: TaskKnobs | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Evaluate one model on each task; {task: result}.
 
@@ -161,8 +166,10 @@ def evaluate_model(
     moves within a task). `stop` is checked before every batch; when it is set
     the evaluation raises EvaluationCancelled and returns nothing partial.
     `extrapolation_len` overrides the 3 x seq_len length of
-    length_extrapolation; `examples` overrides `batches` x `batch_size`.
-    A length longer than the model's max_seq_len is a ValueError up front.
+    length_extrapolation; `examples` overrides `batches` x `batch_size`;
+    `knobs` dial every task's difficulty where it applies (records, keys, ...).
+    A length longer than the model's max_seq_len, or knobs a task cannot
+    satisfy at its length, is a ValueError up front.
     """
     tasks = list(tasks)
     lengths = {task: eval_length(task, seq_len, suite, extrapolation_len) for task in tasks}
@@ -170,6 +177,10 @@ def evaluate_model(
     for task, length in lengths.items():
         if limit is not None and length > limit:
             raise ValueError(f"{task} is evaluated at length {length}, beyond this model's max_seq_len {limit}")
+        if knobs is not None:
+            problems = knobs.validate(task, length, suite)
+            if problems:
+                raise ValueError(f"{task} at length {length}: {problems[0]}")
     sizes = batch_sizes(examples, batch_size) if examples is not None else [batch_size] * batches
     total = len(sizes) * len(tasks)
     results: dict[str, dict[str, Any]] = {}
@@ -190,9 +201,10 @@ def evaluate_model(
         if stop is not None and stop.is_set():
             raise EvaluationCancelled()
         started = time.perf_counter()
-        data = eval_batches_for(task, suite, batches, batch_size, seq_len, seed, extrapolation_len, examples)
+        data = eval_batches_for(task, suite, batches, batch_size, seq_len, seed, extrapolation_len, examples, knobs)
         result = evaluate_batches(model, ticking(data), device)
         result.update(
+            knobs=knobs.changed() if knobs is not None else {},
             seq_len=lengths[task],
             suite=suite,
             seed=seed,

@@ -8,13 +8,13 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import runs
-from .config import TrainConfig
+from .config import TaskKnobs, TrainConfig
 
 MANIFEST = "sweep.json"
 # Each finished run is evaluated into its eval_cache.json (matrix.CACHE_FILE), the
@@ -29,10 +29,25 @@ class SweepCell:
     task: str
     seed: int
     run: str  # directory name inside the sweep folder
+    knobs: dict[str, Any] = field(default_factory=dict)  # swept task knobs of this cell, e.g. {"records": 8}
 
     @staticmethod
-    def name_for(model: str, task: str, seed: int) -> str:
-        return f"{model}-{task}-s{seed}"
+    def name_for(model: str, task: str, seed: int, knobs: dict[str, Any] | None = None) -> str:
+        """model-task[-records8...]-sSEED (None as 'auto')."""
+        tags = "".join(f"-{name.replace('_', '')}{'auto' if value is None else value}" for name, value in (knobs or {}).items())
+        return f"{model}-{task}{tags}-s{seed}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"model": self.model, "task": self.task, "seed": self.seed, "run": self.run}
+        if self.knobs:
+            data["knobs"] = dict(self.knobs)
+        return data
+
+
+def knob_points(grid: dict[str, list[Any]] | None) -> list[dict[str, Any]]:
+    """Every combination of the swept knobs' values ({} once when nothing is swept)."""
+    grid = {name: list(values) for name, values in (grid or {}).items() if values}
+    return [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())] if grid else [{}]
 
 
 def create_sweep(
@@ -43,17 +58,23 @@ def create_sweep(
     seeds: Iterable[int],
     name: str | None = None,
     eval_settings: dict[str, Any] | None = None,
+    knobs: dict[str, list[Any]] | None = None,
 ) -> Path:
     """Write (or reopen) runs/<name>/sweep.json and each cell's config.json; return the sweep folder.
 
+    `knobs` sweeps task difficulty too: {"records": [4, 8, 16]} makes every
+    model x task x seed cell once per value (trained and evaluated at it).
     Re-creating a sweep with the same name and grid is a no-op, so a crashed
     or interrupted sweep is simply run again. A different grid under an
     existing name is refused.
     """
-    cells = [SweepCell(m, t, int(s), SweepCell.name_for(m, t, int(s))) for m, t, s in itertools.product(models, tasks, seeds)]
+    cells = [
+        SweepCell(m, t, int(s), SweepCell.name_for(m, t, int(s), k), k)
+        for m, t, k, s in itertools.product(models, tasks, knob_points(knobs), seeds)
+    ]
     if not cells:
         raise ValueError("the sweep grid is empty (give at least one model, task and seed)")
-    configs = {c.run: base.replace(model=c.model, task=c.task, seed=c.seed) for c in cells}
+    configs = {c.run: base.replace(model=c.model, task=c.task, seed=c.seed, **c.knobs) for c in cells}
     for config in configs.values():
         config.check()
     folder = Path(root) / (name or f"sweep-{datetime.now():%Y%m%d-%H%M%S}")
@@ -64,7 +85,8 @@ def create_sweep(
         "models": list(dict.fromkeys(c.model for c in cells)),
         "tasks": list(dict.fromkeys(c.task for c in cells)),
         "seeds": list(dict.fromkeys(c.seed for c in cells)),
-        "cells": [c.__dict__ for c in cells],
+        **({"knobs": {name: list(values) for name, values in knobs.items()}} if knobs else {}),
+        "cells": [c.to_dict() for c in cells],
         "eval": eval_settings or default_eval_settings(base),
     }
     existing = runs.read_json(folder / MANIFEST)
@@ -92,10 +114,23 @@ def default_eval_settings(base: TrainConfig, examples: int = 160) -> dict[str, A
     return EvalSettings(suite=base.suite, examples=examples, seq_len=base.seq_len).to_dict()
 
 
-def _settings(manifest: dict[str, Any]):
+def cell_settings(manifest: dict[str, Any], cell: dict[str, Any]):
+    """The EvalSettings a cell is scored with: the manifest's, and for a cell trained at non-default
+    task knobs, those knobs on its own task only (other tasks may not be defined at those knobs)."""
     from .matrix import EvalSettings
 
-    return EvalSettings.from_dict(manifest["eval"])
+    settings = EvalSettings.from_dict(manifest["eval"])
+    knobs = TaskKnobs.from_dict({**(manifest.get("base_config") or {}), **(cell.get("knobs") or {})})
+    if knobs.is_default():
+        return settings
+    return replace(settings, knobs=knobs, tasks=(cell["task"],))
+
+
+def _cell_of(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    for cell in manifest["cells"]:
+        if cell.get("run") == run_dir.name:
+            return cell
+    raise ValueError(f"{run_dir.name} is not a cell of sweep {run_dir.parent.name}")
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
@@ -121,10 +156,9 @@ def cell_state(run_dir: Path, settings: Any = None) -> str:
 def sweep_progress(folder: str | Path) -> dict[str, int]:
     """Counts of cells by state, plus `total`."""
     manifest = read_manifest(folder)
-    settings = _settings(manifest)
     counts: dict[str, int] = {"total": len(manifest["cells"])}
     for cell in manifest["cells"]:
-        state = cell_state(Path(folder) / cell["run"], settings)
+        state = cell_state(Path(folder) / cell["run"], cell_settings(manifest, cell))
         counts[state] = counts.get(state, 0) + 1
     return counts
 
@@ -160,15 +194,16 @@ def run_sweep(
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
-    settings = _settings(manifest)
     say = report or (lambda line: None)
     stop = stop or threading.Event()
     if jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {jobs}")
     todo: list[Path] = []
+    settings_of: dict[Path, Any] = {}
     for cell in manifest["cells"]:
         run_dir = folder / cell["run"]
-        state = cell_state(run_dir, settings)
+        settings_of[run_dir] = cell_settings(manifest, cell)
+        state = cell_state(run_dir, settings_of[run_dir])
         if state == "evaluated":
             continue
         if state == "failed" and not retry_failed:
@@ -188,7 +223,7 @@ def run_sweep(
         while queue or active:
             while queue and len(active) < jobs and not stop.is_set():
                 run_dir = queue.pop(0)
-                state = cell_state(run_dir, settings)  # again: the TUI or another sweep may have got there first
+                state = cell_state(run_dir, settings_of[run_dir])  # again: the TUI or another sweep may have got there first
                 if state == "evaluated":
                     continue
                 if state == "running":
@@ -200,7 +235,7 @@ def run_sweep(
                 if proc.poll() is None:
                     continue
                 del active[run_dir]
-                _report_cell(run_dir, settings, say)
+                _report_cell(run_dir, settings_of[run_dir], say)
             if stop.is_set():
                 for proc in active.values():
                     if proc.poll() is None:
@@ -208,7 +243,7 @@ def run_sweep(
                 for proc in active.values():
                     proc.wait()
                 for run_dir in list(active):
-                    say(f"{cell_state(run_dir, settings)} {run_dir.name}")
+                    say(f"{cell_state(run_dir, settings_of[run_dir])} {run_dir.name}")
                 active.clear()
                 break
             time.sleep(0.2)
@@ -246,7 +281,8 @@ def run_cell(run_dir: str | Path) -> int:
     from . import cli
 
     run_dir = Path(run_dir)
-    settings = _settings(read_manifest(run_dir.parent))
+    manifest = read_manifest(run_dir.parent)
+    settings = cell_settings(manifest, _cell_of(run_dir, manifest))
     if cell_state(run_dir, settings) != "finished":
         resume = (run_dir / runs.CHECKPOINT_FILE).exists()
         code = cli.main(["train", "--resume" if resume else "--run-dir", str(run_dir), "--quiet"])
@@ -261,15 +297,14 @@ def run_cell(run_dir: str | Path) -> int:
 
 
 def sweep_rows(folder: str | Path) -> list[dict[str, Any]]:
-    """The cached evaluation of every evaluated cell: {model, task (trained on), seed, run, tasks}."""
+    """The cached evaluation of every evaluated cell: {model, task (trained on), seed, run, [knobs], tasks}."""
     from .matrix import cached_result
 
     folder = Path(folder)
     manifest = read_manifest(folder)
-    settings = _settings(manifest)
     rows = []
     for cell in manifest["cells"]:
-        result = cached_result(folder / cell["run"], settings)
+        result = cached_result(folder / cell["run"], cell_settings(manifest, cell))
         if result is not None and result.ok:
             rows.append({**cell, "tasks": result.tasks})
     return rows

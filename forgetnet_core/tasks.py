@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 
-from .config import MIN_SEQ_LEN, SUITE_NAMES, TASK_NAMES
+from .config import (
+    DEFAULT_MIN_DISTANCE,
+    EXTRAPOLATION_FACTOR,
+    KNOB_TASKS,
+    MIN_SEQ_LEN,
+    NUM_KEYS,
+    NUM_VALUES,
+    SUITE_NAMES,
+    TASK_NAMES,
+    TaskKnobs,
+    record_slots,
+    recency_limit,
+)
 
 # ---------------------------------------------------------------------------
 # Vocabulary (SPEC section 1). A record is `key value SEP`.
@@ -17,10 +30,8 @@ PAD = 0  # reserved, never emitted
 SEP = 1  # ends a record
 QUERY = 2  # followed by the queried key
 NOISE = 3  # filler
-KEY_START = 10
-NUM_KEYS = 24  # keys are 10..33
-VALUE_START = 64
-NUM_VALUES = 48  # values are 64..111
+KEY_START = 10  # keys are 10..33 (NUM_KEYS = 24, defined in config.py with the other torch-free constants)
+VALUE_START = 64  # values are 64..111 (NUM_VALUES = 48)
 VOCAB_SIZE = 128
 
 TASKS = TASK_NAMES  # defined in config.py, which imports no torch
@@ -30,16 +41,15 @@ STREAMS = ("train", "eval")
 
 # v2 changing_facts: the newest value of the queried key sits at least this many
 # tokens before the QUERY token (2 * window_size for the default window of 8),
-# so no local-attention window at the answer position can see it.
-MIN_RECENCY = 16
+# so no local-attention window at the answer position can see it (TaskKnobs.min_distance changes it).
+MIN_RECENCY = DEFAULT_MIN_DISTANCE["changing_facts"]
 # v2 changing_facts: the queried key gets 1..MAX_OVERWRITES overwrites.
 MAX_OVERWRITES = 3
 # v2 changing_facts: 1..MAX_DECOY_FACTS other keys are overwritten like q.
 MAX_DECOY_FACTS = 2
 # v2 multi_hop: 1..MAX_DECOY_CHAINS decoy chains `a b SEP b v SEP` per example.
 MAX_DECOY_CHAINS = 3
-# length_extrapolation evaluates at this multiple of the training length.
-EXTRAPOLATION_FACTOR = 3
+# length_extrapolation evaluates at EXTRAPOLATION_FACTOR (3) x the training length (config.py).
 
 # Keys of ExampleMeta.positions; every example carries all of them (empty when
 # they do not apply to its task).
@@ -49,7 +59,8 @@ _V1_EVAL_SEED = 123  # the original evaluated batches 123, 124, ...
 _V2_SEED_STRIDE = 1_000_003  # prime; spreads run seeds apart within a stream
 
 _ALL_KEYS = tuple(range(KEY_START, KEY_START + NUM_KEYS))
-_VALUE_IDS = tuple(range(NUM_VALUES))
+_ALL_VALUES = tuple(range(VALUE_START, VALUE_START + NUM_VALUES))
+_DEFAULT_KNOBS = TaskKnobs()
 
 
 def token_role(tok: int) -> str:
@@ -128,7 +139,7 @@ def _check_task_suite(task: str, suite: str) -> None:
 
 def _num_slots(seq_len: int) -> int:
     # Record slots before `QUERY q`; 3 * n + 2 <= seq_len for seq_len >= 11.
-    return max(3, (seq_len - 2) // 3)
+    return record_slots(seq_len)
 
 
 def _finish(
@@ -296,10 +307,35 @@ def _v1_multi_hop(rng: random.Random, seq_len: int, **_: int) -> _Example:
 # ---------------------------------------------------------------------------
 # v2: the default suite, with v1's leaks fixed (SPEC 2 "v1 weaknesses").
 # ---------------------------------------------------------------------------
-def _other_key(rng: random.Random, avoid: int) -> int:
-    """A key drawn uniformly from the 23 keys other than `avoid`."""
-    key = KEY_START + rng.randrange(NUM_KEYS - 1)
-    return key + 1 if key >= avoid else key
+def _pools(rng: random.Random, knobs: TaskKnobs) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The keys and values in play for one example, sorted: all of them unless a knob narrows them.
+
+    Drawing from a pool by index (pool[rng.randrange(len(pool))], rng.sample(pool, k))
+    makes the same random calls as the v2 generators always made, so the
+    default knobs reproduce the v2 streams token for token.
+    """
+    keys = _ALL_KEYS if knobs.keys >= NUM_KEYS else tuple(sorted(rng.sample(_ALL_KEYS, knobs.keys)))
+    values = _ALL_VALUES if knobs.values >= NUM_VALUES else tuple(sorted(rng.sample(_ALL_VALUES, knobs.values)))
+    return keys, values
+
+
+def _pick(rng: random.Random, pool: tuple[int, ...] | list[int]) -> int:
+    return pool[rng.randrange(len(pool))]
+
+
+def _record_slots(rng: random.Random, n: int, records: int | None, ok: Callable[[list[int]], bool] = lambda w: True) -> list[int]:
+    """Which of the n slots hold records (the rest are NOISE filler): all, or `records` at random.
+
+    `ok` rejects a draw (e.g. too few slots far enough from the query); the
+    knob validation makes sure an acceptable draw exists and is likely.
+    """
+    if records is None or records >= n:
+        return list(range(n))
+    for _ in range(10_000):
+        where = sorted(rng.sample(range(n), records))
+        if ok(where):
+            return where
+    raise ValueError(f"could not place {records} records in {n} slots under the task's distance rule")
 
 
 def _place_group(rng: random.Random, pool: list[int], count: int) -> tuple[int, ...]:
@@ -308,26 +344,66 @@ def _place_group(rng: random.Random, pool: list[int], count: int) -> tuple[int, 
     return (*sorted(rng.sample(pool[:last], count - 1)), pool[last])
 
 
-def _v2_changing_facts(
-    rng: random.Random, seq_len: int, min_recency: int = MIN_RECENCY
-) -> _Example:
+def _v2_associative_lookup(rng: random.Random, seq_len: int, knobs: TaskKnobs = _DEFAULT_KNOBS, task: str = "associative_lookup") -> _Example:
+    """v2 associative_lookup: v1's rules (and, at the default knobs, its tokens), with difficulty knobs.
+
+    `records` records `key value SEP` at random slots (NOISE NOISE NOISE
+    elsewhere), keys and values drawn from the `keys` / `values` in play; q is
+    drawn (rng.choice, first-seen order) among the keys whose newest record
+    ends at least `min_distance` tokens before QUERY; the label is q's newest
+    value. Example (records 4 in 5 slots, 3 keys in play: 21 is set to 66,
+    107, then 89; the query asks 11, set once):
+
+        21 66 SEP 21 107 SEP 11 91 SEP NOISE NOISE NOISE 21 89 SEP QUERY 11  -> label 91
+
+    >>> b = make_batch("associative_lookup", 2, seq_len=17, batch_size=1, knobs=TaskKnobs(records=4, keys=3))
+    >>> b.input_ids[0].tolist(), b.labels.tolist()
+    ([21, 66, 1, 21, 107, 1, 11, 91, 1, 3, 3, 3, 21, 89, 1, 2, 11], [91])
+    """
+    if knobs.is_default():
+        return _v1_associative_lookup(rng, seq_len)
+    n = _num_slots(seq_len)
+    keys, values = _pools(rng, knobs)
+    limit = recency_limit(n, knobs.min_distance_for(task))
+    for _ in range(10_000):
+        where = _record_slots(rng, n, knobs.records, lambda w: w[0] <= limit)
+        slots: _Slots = [None] * n
+        newest: dict[int, int] = {}  # key -> slot of its newest record, in first-seen order
+        for slot in where:
+            key = _pick(rng, keys)
+            slots[slot] = (key, _pick(rng, values))
+            newest[key] = slot
+        eligible = [key for key, slot in newest.items() if slot <= limit]
+        if eligible:
+            break
+    else:  # pragma: no cover - the validation keeps this from happening
+        raise ValueError(f"no key of {task} ends {knobs.min_distance} tokens before the query")
+    q = rng.choice(eligible)
+    facts = tuple(i for i in where if slots[i][0] == q)  # type: ignore[index]
+    return _finish(slots, q, slots[newest[q]][1], seq_len, facts=facts, latest=facts[-1:])  # type: ignore[index]
+
+
+def _v2_changing_facts(rng: random.Random, seq_len: int, knobs: TaskKnobs = _DEFAULT_KNOBS, **_: str) -> _Example:
     """v2 changing_facts: q is set, overwritten 1-3 times, and queried much later.
 
     n = (seq_len - 2) // 3 record slots, then `QUERY q`, NOISE to seq_len.
     The recency zone is the slots whose record (key value SEP) ends at least
-    `min_recency` (16 = 2 * window) tokens before QUERY. q gets 1 + k records
-    (k = 1..3 overwrites) with distinct values: the newest at a uniformly
-    random slot of that zone, the others at random slots below it. The label
-    is the newest value, the k earlier ones are `stale_values` (oldest
-    first). 1-2 decoy keys get the same treatment (1 + 1..3 records in the
-    zone's free slots), so neither "the repeated key" nor a fixed offset
-    finds the answer without the query. Every other slot is a distractor
-    whose key is neither q nor a decoy key; distractors fill the gap between
-    the newest value and QUERY. Lengths too short for the zone (seq_len < 23
-    at the default) keep k = 1 with q's two records at two random slots
-    (no recency guarantee, but no fixed position to copy either); decoys then
-    use any free slot. At 23-25 tokens the rule itself pins q to slots 0 and 1:
-    train at 26 or more for a task without a positional shortcut. Example (28 is set to 66, then to
+    `min_distance` (16 = 2 * window) tokens before QUERY. q gets 1 + k records
+    (k = 1..3 overwrites, or the `overwrites` knob) with distinct values: the
+    newest at a uniformly random slot of that zone, the others at random slots
+    below it. The label is the newest value, the k earlier ones are
+    `stale_values` (oldest first). 1-2 decoy keys get the same treatment
+    (1 + 1..k records in the zone's free slots), so neither "the repeated key"
+    nor a fixed offset finds the answer without the query. Every other record
+    slot is a distractor whose key is neither q nor a decoy key; distractors
+    fill the gap between the newest value and QUERY. With the `records` knob
+    only that many slots hold records (drawn so that the zone has room), the
+    rest are NOISE filler; `keys` / `values` narrow the keys and values in play.
+    Lengths too short for the zone (seq_len < 23 at the default) keep k = 1
+    with q's two records at two random slots (no recency guarantee, but no
+    fixed position to copy either); decoys then use any free slot. At 23-25
+    tokens the rule itself pins q to slots 0 and 1: train at 26 or more for a
+    task without a positional shortcut. Example (28 is set to 66, then to
     64; decoy 21 is set to 95, 76, 110; the newest 64 ends 16 tokens before
     QUERY):
 
@@ -343,31 +419,38 @@ def _v2_changing_facts(
     (64, (66,), (12,), (30,))
     """
     n = _num_slots(seq_len)
-    q = KEY_START + rng.randrange(NUM_KEYS)
-    # Highest slot whose record ends >= min_recency tokens before QUERY.
-    last_ok = n - (min_recency + 4) // 3
+    keys, values_in_play = _pools(rng, knobs)
+    q = _pick(rng, keys)
+    # Highest slot whose record ends >= min_distance tokens before QUERY.
+    last_ok = recency_limit(n, knobs.min_distance_for("changing_facts"))
     cramped = last_ok < 1  # too short for the rule: as much recency as fits
     last_ok = max(1, last_ok)
-    zone = list(range(n if cramped else last_ok + 1))
-    k = 1 if cramped else rng.randint(1, min(MAX_OVERWRITES, last_ok))
+    need = 2 if knobs.overwrites is None else knobs.overwrites + 1
+    where = _record_slots(rng, n, knobs.records, lambda w: cramped or sum(i <= last_ok for i in w) >= need)
+    zone = where if cramped else [i for i in where if i <= last_ok]
+    if knobs.overwrites is not None:
+        k = knobs.overwrites
+    else:
+        k = 1 if cramped else rng.randint(1, min(MAX_OVERWRITES, len(zone) - 1))
     fact_slots = tuple(sorted(rng.sample(zone, 2))) if cramped else _place_group(rng, zone, k + 1)
-    values = [VALUE_START + v for v in rng.sample(_VALUE_IDS, k + 1)]
+    values = rng.sample(values_in_play, k + 1)
     slots: _Slots = [None] * n
     for slot, value in zip(fact_slots, values):
         slots[slot] = (q, value)
-    # Decoy facts: other keys set and overwritten the same way, same zone.
-    others = [key for key in _ALL_KEYS if key != q]
+    # Decoy facts: other keys set and overwritten the same way, same zone; one key is kept for distractors.
+    others = [key for key in keys if key != q]
     for _ in range(rng.randint(1, MAX_DECOY_FACTS)):
         pool = [i for i in zone if slots[i] is None]
-        if len(pool) < 2:
+        if len(pool) < 2 or len(others) < 2:
             break
-        count = 1 + rng.randint(1, min(MAX_OVERWRITES, len(pool) - 1))
+        most = min(MAX_OVERWRITES if knobs.overwrites is None else knobs.overwrites, len(pool) - 1)
+        count = 1 + (rng.randint(1, most) if knobs.overwrites is None else most)
         decoy = others.pop(rng.randrange(len(others)))
-        for slot, v in zip(_place_group(rng, pool, count), rng.sample(_VALUE_IDS, count)):
-            slots[slot] = (decoy, VALUE_START + v)
-    for i in range(n):
+        for slot, value in zip(_place_group(rng, pool, count), rng.sample(values_in_play, count)):
+            slots[slot] = (decoy, value)
+    for i in where:
         if slots[i] is None:
-            slots[i] = (rng.choice(others), VALUE_START + rng.randrange(NUM_VALUES))
+            slots[i] = (rng.choice(others), _pick(rng, values_in_play))
     return _finish(
         slots, q, values[-1], seq_len, tuple(values[:-1]),
         facts=fact_slots, stale=fact_slots[:-1], latest=fact_slots[-1:],
@@ -375,11 +458,13 @@ def _v2_changing_facts(
     )
 
 
-def _v2_needle_recall(rng: random.Random, seq_len: int, **_: int) -> _Example:
+def _v2_needle_recall(rng: random.Random, seq_len: int, knobs: TaskKnobs = _DEFAULT_KNOBS, **_: str) -> _Example:
     """v2 needle_recall: one record of q at a random slot among distractors.
 
     As v1 (q, label, needle slot = randrange(n)), but distractor keys are
-    drawn uniformly from the 23 keys != q. Example (the needle 22 -> 90 is
+    drawn uniformly from the 23 keys != q. Knobs: `records` (the other slots
+    NOISE), `keys` / `values` in play, and `min_distance` (the needle ends at
+    least that many tokens before QUERY). Example (the needle 22 -> 90 is
     record 0):
 
         22 90 SEP 18 96 SEP 26 89 SEP 19 94 SEP QUERY 22   -> label 90
@@ -389,28 +474,30 @@ def _v2_needle_recall(rng: random.Random, seq_len: int, **_: int) -> _Example:
     ([22, 90, 1, 18, 96, 1, 26, 89, 1, 19, 94, 1, 2, 22], [90])
     """
     n = _num_slots(seq_len)
-    q = KEY_START + rng.randrange(NUM_KEYS)
-    label = VALUE_START + rng.randrange(NUM_VALUES)
-    needle = rng.randrange(n)
-    slots: _Slots = []
-    for idx in range(n):
-        if idx == needle:
-            slots.append((q, label))
-        else:
-            slots.append((_other_key(rng, q), VALUE_START + rng.randrange(NUM_VALUES)))
+    keys, values = _pools(rng, knobs)
+    q = _pick(rng, keys)
+    label = _pick(rng, values)
+    limit = recency_limit(n, knobs.min_distance_for("needle_recall"))
+    where = _record_slots(rng, n, knobs.records, lambda w: w[0] <= limit)
+    needle = _pick(rng, [i for i in where if i <= limit])
+    others = [key for key in keys if key != q]
+    slots: _Slots = [None] * n
+    for idx in where:
+        slots[idx] = (q, label) if idx == needle else (_pick(rng, others), _pick(rng, values))
     return _finish(slots, q, label, seq_len, facts=(needle,), latest=(needle,))
 
 
-def _v2_multi_hop(rng: random.Random, seq_len: int, **_: int) -> _Example:
+def _v2_multi_hop(rng: random.Random, seq_len: int, knobs: TaskKnobs = _DEFAULT_KNOBS, **_: str) -> _Example:
     """v2 multi_hop: follow q -> m -> label past 1-3 decoy chains a -> b -> v.
 
-    Record keys are distinct (rng.sample of the 24 keys), so every key is set
-    at most once and the chain is unambiguous. The chain (s, m), (m, label),
-    d = 1..3 decoy chains (a, b), (b, v) with v != label, and single-record
-    distractors (key, value) are shuffled; since every chain looks alike,
-    only the query tells which one to follow. At most 24 records fit; longer
-    sequences get NOISE NOISE NOISE filler slots at random places. Example
-    (23 -> 11 -> 95; the decoy chain 18 -> 26 -> 89 answers query 18):
+    Record keys are distinct (rng.sample of the keys in play), so every key is
+    set at most once and the chain is unambiguous. The chain (s, m), (m,
+    label), d = 1..3 decoy chains (a, b), (b, v) with v != label, and
+    single-record distractors (key, value) are shuffled; since every chain
+    looks alike, only the query tells which one to follow. At most 24 records
+    fit (`keys` in play, or `records`); longer sequences get NOISE NOISE NOISE
+    filler slots at random places. Example (23 -> 11 -> 95; the decoy chain
+    18 -> 26 -> 89 answers query 18):
 
         23 11 SEP 26 89 SEP 11 95 SEP 18 26 SEP QUERY 23   -> label 95
 
@@ -419,17 +506,18 @@ def _v2_multi_hop(rng: random.Random, seq_len: int, **_: int) -> _Example:
     ([23, 11, 1, 26, 89, 1, 11, 95, 1, 18, 26, 1, 2, 23], [95], (0, 6))
     """
     n = _num_slots(seq_len)
-    n_rec = min(n, NUM_KEYS)
-    d = rng.randint(1, min(MAX_DECOY_CHAINS, (n_rec - 2) // 2))
-    keys = rng.sample(_ALL_KEYS, n_rec)
-    finals = [VALUE_START + v for v in rng.sample(_VALUE_IDS, d + 1)]
-    s, m, label = keys[0], keys[1], finals[0]
+    keys, values = _pools(rng, knobs)
+    n_rec = min(n if knobs.records is None else knobs.records, len(keys))
+    d = rng.randint(1, min(MAX_DECOY_CHAINS, (n_rec - 2) // 2, len(values) - 1))
+    chosen = rng.sample(keys, n_rec)
+    finals = rng.sample(values, d + 1)
+    s, m, label = chosen[0], chosen[1], finals[0]
     tagged: list[tuple[int, int, int]] = [(s, m, 0), (m, label, 1)]
     for j in range(d):
-        a, b = keys[2 + 2 * j], keys[3 + 2 * j]
+        a, b = chosen[2 + 2 * j], chosen[3 + 2 * j]
         tagged += [(a, b, 2), (b, finals[1 + j], 2)]
-    for key in keys[2 + 2 * d:]:
-        tagged.append((key, VALUE_START + rng.randrange(NUM_VALUES), 2))
+    for key in chosen[2 + 2 * d:]:
+        tagged.append((key, _pick(rng, values), 2))
     rng.shuffle(tagged)
     if n_rec < n:
         where = sorted(rng.sample(range(n), n_rec))
@@ -459,12 +547,12 @@ _GENERATORS: dict[str, dict[str, _Generator]] = {
         "length_extrapolation": _v1_associative_lookup,
     },
     "v2": {
-        # associative_lookup has no v1 leak: v2 keeps its rules (and tokens).
-        "associative_lookup": _v1_associative_lookup,
+        # associative_lookup has no v1 leak: v2 keeps its rules (and, at the default knobs, its tokens).
+        "associative_lookup": _v2_associative_lookup,
         "changing_facts": _v2_changing_facts,
         "needle_recall": _v2_needle_recall,
         "multi_hop": _v2_multi_hop,
-        "length_extrapolation": _v1_associative_lookup,
+        "length_extrapolation": _v2_associative_lookup,
     },
 }
 
@@ -476,28 +564,36 @@ def make_batch(
     batch_size: int = 32,
     suite: str = DEFAULT_SUITE,
     *,
-    min_recency: int = MIN_RECENCY,
+    knobs: TaskKnobs | None = None,
+    min_recency: int | None = None,
 ) -> Batch:
     """A deterministic batch of `task` examples from one random.Random(seed).
 
     Layout (both suites): records `key value SEP`, then `QUERY q`, then NOISE
-    to seq_len; the answer is read at the last position. `min_recency` only
-    affects v2 changing_facts. Use batch_seed() for the seed of a training
-    step or an evaluation batch.
+    to seq_len; the answer is read at the last position. `knobs` (v2 only)
+    dial the difficulty (TaskKnobs: records, keys, values, overwrites,
+    min_distance); the defaults give the v2 tasks. `min_recency` is the older
+    name of `knobs.min_distance`. A knob the task does not use is ignored. Use
+    batch_seed() for the seed of a training step or an evaluation batch.
     """
     _check_task_suite(task, suite)
     if seq_len < MIN_SEQ_LEN:
         raise ValueError(f"seq_len must be at least {MIN_SEQ_LEN}, got {seq_len}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    if min_recency < 0:
-        raise ValueError(f"min_recency must be non-negative, got {min_recency}")
+    knobs = knobs or _DEFAULT_KNOBS
+    if min_recency is not None:
+        knobs = dataclasses.replace(knobs, min_distance=min_recency)
+    errors = knobs.validate(task, seq_len, suite)
+    if errors:
+        raise ValueError("; ".join(str(e) for e in errors))
+    knobs = _applicable(knobs, task)
     gen = _GENERATORS[suite][task]
     rng = random.Random(seed)
     rows: list[list[int]] = []
     meta: list[ExampleMeta] = []
     for _ in range(batch_size):
-        row, info = gen(rng, seq_len, min_recency=min_recency)
+        row, info = gen(rng, seq_len, knobs=knobs, task=task)
         rows.append(row)
         meta.append(info)
     return Batch(
@@ -509,6 +605,55 @@ def make_batch(
         seed=seed,
         seq_len=seq_len,
     )
+
+
+def _applicable(knobs: TaskKnobs, task: str) -> TaskKnobs:
+    """The knobs with those `task` ignores reset to their defaults (so they change nothing)."""
+    changed = {name: value for name, value in knobs.changed().items() if task in KNOB_TASKS[name]}
+    return TaskKnobs(**changed)
+
+
+# ---------------------------------------------------------------------------
+# The dense lookup ("recall") targets: SPEC section 6.4.
+# ---------------------------------------------------------------------------
+IGNORE = -100  # cross_entropy's ignore_index: positions without a recall target
+
+
+def recall_targets(input_ids: torch.Tensor) -> torch.Tensor:
+    """(B, T) targets of the dense lookup loss, IGNORE where there is none; past tokens only.
+
+    A record starts at a key token at position 0 or right after SEP or NOISE
+    (so a key inside a record, such as multi_hop's hop value, or the key after
+    QUERY is not one). At a record start whose key already had a record
+    earlier in the sequence, the target is that key's newest value so far:
+    the value token of its latest earlier record. Everything else is IGNORE.
+    Target t is a function of tokens 0..t only: the table of newest values is
+    updated when the value token itself is passed. Example (22 is set to 90
+    and then to 83; its second record asks for 90):
+
+        22 90 SEP 11 80 SEP 22 83 SEP QUERY 22
+        -  -  -   -  -  -   90 -  -   -     -      (the final query belongs to the answer loss)
+
+    >>> ids = torch.tensor([[22, 90, SEP, 11, 80, SEP, 22, 83, SEP, QUERY, 22]])
+    >>> recall_targets(ids).tolist()
+    [[-100, -100, -100, -100, -100, -100, 90, -100, -100, -100, -100]]
+    """
+    B, T = input_ids.shape
+    ids = input_ids.long()
+    is_key = (ids >= KEY_START) & (ids < KEY_START + NUM_KEYS)
+    prev = torch.cat([torch.full_like(ids[:, :1], SEP), ids[:, :-1]], dim=1)  # (B, T) token before; SEP before t = 0
+    starts = is_key & ((prev == SEP) | (prev == NOISE))  # (B, T) record starts
+    key_index = (ids - KEY_START).clamp(0, NUM_KEYS - 1)  # (B, T)
+    newest = torch.full((B, NUM_KEYS), IGNORE, dtype=torch.long, device=ids.device)  # key -> newest value so far
+    targets = torch.full_like(ids, IGNORE)
+    rows = torch.arange(B, device=ids.device)
+    for t in range(T):
+        if t > 0:  # passing the value token of a record that started at t - 1: remember it
+            opened = starts[:, t - 1]
+            newest[rows[opened], key_index[opened, t - 1]] = ids[opened, t]
+        here = starts[:, t]
+        targets[rows[here], t] = newest[rows[here], key_index[here, t]]
+    return targets
 
 
 # ---------------------------------------------------------------------------

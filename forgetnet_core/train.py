@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,7 +21,7 @@ from .device import resolve_device
 from .evaluate import evaluate_batches
 from .launch import launch_detached, resume_detached  # noqa: F401  (re-exported)
 from .models import build_model, parameter_count
-from .tasks import batch_seed, eval_seq_len, make_batch, train_position_offset
+from .tasks import IGNORE, batch_seed, eval_seq_len, make_batch, recall_targets, train_position_offset
 
 EventCallback = Callable[[dict[str, Any]], None]
 
@@ -46,12 +47,49 @@ def heldout_batches(config: TrainConfig, device: torch.device) -> list[Any]:
     batches = []
     for index in range(config.eval_batches):
         seed = batch_seed(config.suite, "eval", config.seed, index)
-        batches.append(make_batch(config.task, seed, length, config.batch_size, config.suite))
+        batches.append(make_batch(config.task, seed, length, config.batch_size, config.suite, knobs=config.knobs))
     return batches
 
 
-def compute_loss(model: torch.nn.Module, batch: Any, aux_weight: float, device: torch.device, position_offset: int = 0):
-    """(loss, answer loss, aux loss, accuracy, model output) for one batch: answer CE + aux_weight * next-token CE."""
+def train_batch(config: TrainConfig, index: int) -> tuple[Any, int]:
+    """Training step `index` (0-based): its batch from the training stream and its position offset."""
+    batch = make_batch(
+        config.task, batch_seed(config.suite, "train", config.seed, index), config.seq_len, config.batch_size,
+        config.suite, knobs=config.knobs,
+    )
+    offset = 0
+    if config.uses_position_offsets():
+        offset = train_position_offset(config.suite, config.seed, index, config.seq_len, config.max_seq_len)
+    return batch, offset
+
+
+@dataclass
+class StepLoss:
+    """The losses of one batch; `loss` is what is minimised."""
+
+    loss: torch.Tensor  # answer + aux_weight * aux + recall_weight * recall
+    answer: torch.Tensor  # cross-entropy of the answer at the last position
+    aux: torch.Tensor  # next-token cross-entropy over the sequence (trains the surprise head)
+    recall: torch.Tensor | None  # the dense lookup loss (None when its weight is 0)
+    accuracy: torch.Tensor  # answer accuracy on this batch
+    output: Any  # the model's ModelOutput
+
+
+def compute_loss(
+    model: torch.nn.Module,
+    batch: Any,
+    aux_weight: float,
+    device: torch.device,
+    position_offset: int = 0,
+    recall_weight: float = 0.0,
+) -> StepLoss:
+    """Answer CE + aux_weight * next-token CE + recall_weight * dense lookup CE (SPEC sections 4 and 6.4).
+
+    The dense lookup loss asks the answer head, at every record whose key was
+    set earlier in the sequence, for that key's newest value so far
+    (tasks.recall_targets: labels from past tokens only). Evaluation never uses
+    it: it is a training signal for the same circuit as the final query.
+    """
     ids = batch.input_ids.to(device, non_blocking=True)
     labels = batch.labels.to(device, non_blocking=True)
     out = model(ids, position_offset=position_offset)
@@ -60,8 +98,17 @@ def compute_loss(model: torch.nn.Module, batch: Any, aux_weight: float, device: 
     token_logits = out.token_logits[:, :-1]  # (B, T-1, V) predicts ids[:, 1:]
     aux_loss = F.cross_entropy(token_logits.reshape(-1, token_logits.shape[-1]), ids[:, 1:].reshape(-1))
     loss = answer_loss + aux_weight * aux_loss
+    recall_loss = None
+    if recall_weight:
+        targets = recall_targets(batch.input_ids).to(device, non_blocking=True)  # (B, T), IGNORE elsewhere
+        if bool((targets != IGNORE).any()):
+            logits = out.answer_logits
+            recall_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE)
+        else:
+            recall_loss = answer_loss.new_zeros(())
+        loss = loss + recall_weight * recall_loss
     accuracy = (answer.argmax(-1) == labels).float().mean()
-    return loss, answer_loss, aux_loss, accuracy, out
+    return StepLoss(loss, answer_loss, aux_loss, recall_loss, accuracy, out)
 
 
 def _stat(stats: dict[str, torch.Tensor], key: str) -> float | None:
@@ -210,13 +257,13 @@ def _loop(config, model, optimizer, device, heldout, run_dir: Path, start_step: 
         final_state = "finished"
         for step in range(start_step + 1, config.steps + 1):
             index = step - 1  # 0-based position in the training stream (v1: seed + index)
-            batch = make_batch(config.task, batch_seed(config.suite, "train", config.seed, index), config.seq_len, config.batch_size, config.suite)
-            offset = train_position_offset(config.suite, config.seed, index, config.seq_len, config.max_seq_len)
+            batch, offset = train_batch(config, index)
             lr = lr_at(config, step)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             model.train()
-            loss, answer_loss, aux_loss, accuracy, out = compute_loss(model, batch, config.aux_weight, device, offset)
+            result = compute_loss(model, batch, config.aux_weight, device, offset, config.recall_loss_weight)
+            loss, out = result.loss, result.output
             loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
                 message = f"non-finite loss ({loss_value}) at step {step}; the last good checkpoint is kept"
@@ -235,11 +282,13 @@ def _loop(config, model, optimizer, device, heldout, run_dir: Path, start_step: 
                     "kind": "train",
                     "step": step,
                     "loss": loss_value,
-                    "answer_loss": float(answer_loss.detach()),
-                    "aux_loss": float(aux_loss.detach()),
-                    "accuracy": float(accuracy.detach()),
+                    "answer_loss": float(result.answer.detach()),
+                    "aux_loss": float(result.aux.detach()),
+                    "recall_loss": None if result.recall is None else float(result.recall.detach()),
+                    "accuracy": float(result.accuracy.detach()),
                     "write_strength": _stat(out.stats, "write_strength"),
                     "write_frequency": _stat(out.stats, "write_frequency"),
+                    "erase_strength": _stat(out.stats, "erase_strength"),
                     "surprise": _stat(out.stats, "surprise"),
                     "grad_norm": float(grad_norm),
                     "lr": lr,

@@ -80,7 +80,7 @@ def probe_steps_per_sec(config: TrainConfig, steps: int = 12) -> float:
             if device.type == "cuda":
                 torch.cuda.synchronize()
             started = time.perf_counter()
-        loss = compute_loss(model, batch, config.aux_weight, device)[0]
+        loss = compute_loss(model, batch, config.aux_weight, device).loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

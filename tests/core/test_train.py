@@ -95,10 +95,10 @@ def test_non_finite_loss_fails_and_keeps_last_good_checkpoint(tmp_path, monkeypa
 
     def poisoned(*args, **kwargs):
         calls["n"] += 1
-        loss, answer, aux, acc, out = real(*args, **kwargs)
+        result = real(*args, **kwargs)
         if calls["n"] == 5:
-            loss = loss * float("nan")
-        return loss, answer, aux, acc, out
+            result.loss = result.loss * float("nan")
+        return result
 
     monkeypatch.setattr(train_mod, "compute_loss", poisoned)
     events = []
