@@ -194,6 +194,8 @@ class TaskKnobs:
         if task == "multi_hop":
             if min(records, self.keys) < 4:
                 errors.append(FieldError("records" if records < 4 else "keys", "multi_hop needs at least 4 records with 4 keys"))
+            elif self.records is not None and self.records > self.keys:
+                errors.append(FieldError("records", f"multi_hop sets each key once: {self.records} records need {self.records} keys, {self.keys} in play"))
         if task in ("associative_lookup", "needle_recall", "length_extrapolation") and self.min_distance:
             if recency_limit(slots, self.min_distance) < 0:
                 errors.append(FieldError("min_distance", f"{self.min_distance} leaves no room in {seq_len} tokens"))

@@ -431,7 +431,7 @@ def _v2_changing_facts(rng: random.Random, seq_len: int, knobs: TaskKnobs = _DEF
     if knobs.overwrites is not None:
         k = knobs.overwrites
     else:
-        k = 1 if cramped else rng.randint(1, min(MAX_OVERWRITES, len(zone) - 1))
+        k = 1 if cramped else rng.randint(1, min(MAX_OVERWRITES, len(zone) - 1, len(values_in_play) - 1))
     fact_slots = tuple(sorted(rng.sample(zone, 2))) if cramped else _place_group(rng, zone, k + 1)
     values = rng.sample(values_in_play, k + 1)
     slots: _Slots = [None] * n
@@ -443,7 +443,7 @@ def _v2_changing_facts(rng: random.Random, seq_len: int, knobs: TaskKnobs = _DEF
         pool = [i for i in zone if slots[i] is None]
         if len(pool) < 2 or len(others) < 2:
             break
-        most = min(MAX_OVERWRITES if knobs.overwrites is None else knobs.overwrites, len(pool) - 1)
+        most = min(MAX_OVERWRITES if knobs.overwrites is None else knobs.overwrites, len(pool) - 1, len(values_in_play) - 1)
         count = 1 + (rng.randint(1, most) if knobs.overwrites is None else most)
         decoy = others.pop(rng.randrange(len(others)))
         for slot, value in zip(_place_group(rng, pool, count), rng.sample(values_in_play, count)):

@@ -14,8 +14,10 @@ import pytest
 import torch
 
 from forgetnet_core import tasks
+from forgetnet_core.config import TaskKnobs
 from forgetnet_core.tasks import (
     DEFAULT_SUITE,
+    IGNORE,
     MIN_RECENCY,
     MIN_SEQ_LEN,
     NOISE,
@@ -28,6 +30,7 @@ from forgetnet_core.tasks import (
     batch_seed,
     eval_seq_len,
     make_batch,
+    recall_targets,
     token_role,
     train_position_offset,
 )
@@ -441,3 +444,147 @@ def test_random_module_state_untouched() -> None:
     random.seed(5)
     make_batch("multi_hop", 1, 64, 4)
     assert random.random() == expected
+
+
+# --------------------------------------------------------------------------
+# Difficulty knobs: labels re-derived from the tokens for every knob setting
+# --------------------------------------------------------------------------
+KNOB_SETTINGS = [
+    TaskKnobs(records=4),
+    TaskKnobs(records=8, keys=4),
+    TaskKnobs(records=12, values=5),
+    TaskKnobs(keys=2, values=3),
+    TaskKnobs(keys=6),
+    TaskKnobs(min_distance=30),
+    TaskKnobs(records=6, min_distance=24),
+]
+CHANGING_SETTINGS = [
+    TaskKnobs(overwrites=1),
+    TaskKnobs(overwrites=3, records=10),
+    TaskKnobs(overwrites=5, min_distance=8),
+    TaskKnobs(overwrites=2, keys=2, values=3),
+    TaskKnobs(min_distance=40, records=9),
+]
+
+
+def _knob_cases():
+    for task in TASKS:
+        for knobs in KNOB_SETTINGS + (CHANGING_SETTINGS if task == "changing_facts" else []):
+            if task == "multi_hop" and (min(knobs.records or 20, knobs.keys) < 4 or knobs.min_distance):
+                continue
+            if task == "multi_hop" and (knobs.records or 0) > knobs.keys:
+                continue
+            if task == "multi_hop" and knobs.values < 5:
+                continue
+            yield pytest.param(task, knobs, id=f"{task}-{knobs.describe().replace(' ', '')}")
+
+
+@pytest.mark.parametrize("task,knobs", list(_knob_cases()))
+def test_knobs_labels_rederived_and_knobs_honoured(task: str, knobs: TaskKnobs) -> None:
+    for seed in range(40):
+        b = make_batch(task, seed, 64, 8, knobs=knobs)
+        for row, meta in zip(b.input_ids.tolist(), b.meta):
+            label, ambiguous = derive_label(task, row)
+            assert not ambiguous and label == meta.label, (row, meta)
+            records, q, query_pos = parse(row, allow_key_values=task == "multi_hop")
+            if knobs.records is not None:
+                assert len(records) == knobs.records, row
+            keys = {k for _, k, _ in records} | {q}
+            if task == "multi_hop":
+                keys |= {v for _, _, v in records if v in KEYS}
+            assert len(keys) <= knobs.keys, row
+            values = {v for _, _, v in records if v in VALUES}
+            assert len(values) <= knobs.values, row
+            newest = max(start for start, k, _ in records if k == q)
+            if task != "multi_hop":
+                assert query_pos - (newest + 2) >= knobs.min_distance_for(task), row
+            if task == "changing_facts":
+                facts = [v for _, k, v in records if k == q]
+                assert len(facts) == len(set(facts)) and meta.stale_values == tuple(facts[:-1])
+                if knobs.overwrites is not None:
+                    assert len(facts) == knobs.overwrites + 1, row
+
+
+def test_default_knobs_change_nothing() -> None:
+    for task in TASKS:
+        for seed in (0, 7):
+            a = make_batch(task, seed, 64, 8)
+            b = make_batch(task, seed, 64, 8, knobs=TaskKnobs())
+            assert torch.equal(a.input_ids, b.input_ids)
+
+
+def test_knobs_a_task_ignores_change_nothing() -> None:
+    a = make_batch("needle_recall", 3, 64, 8)
+    b = make_batch("needle_recall", 3, 64, 8, knobs=TaskKnobs(overwrites=2))
+    assert torch.equal(a.input_ids, b.input_ids)
+
+
+@pytest.mark.parametrize(
+    "task,knobs,words",
+    [
+        ("associative_lookup", TaskKnobs(records=30), "do not fit"),
+        ("associative_lookup", TaskKnobs(keys=1), "keys"),
+        ("associative_lookup", TaskKnobs(values=49), "values"),
+        ("changing_facts", TaskKnobs(overwrites=6, values=5), "distinct values"),
+        ("changing_facts", TaskKnobs(overwrites=3, records=3), "at least 4 records"),
+        ("changing_facts", TaskKnobs(min_distance=70), "do not fit"),
+        ("multi_hop", TaskKnobs(records=3), "multi_hop needs"),
+        ("multi_hop", TaskKnobs(records=8, keys=6), "sets each key once"),
+        ("needle_recall", TaskKnobs(min_distance=80), "no room"),
+    ],
+)
+def test_impossible_knobs_are_one_line_errors(task: str, knobs: TaskKnobs, words: str) -> None:
+    with pytest.raises(ValueError, match=words) as info:
+        make_batch(task, 0, 64, 2, knobs=knobs)
+    assert "\n" not in str(info.value)
+
+
+def test_knobs_need_suite_v2() -> None:
+    with pytest.raises(ValueError, match="suite v2"):
+        make_batch("associative_lookup", 0, 64, 2, suite="v1", knobs=TaskKnobs(records=4))
+
+
+# --------------------------------------------------------------------------
+# The dense lookup ("recall") targets
+# --------------------------------------------------------------------------
+def _recall_targets_by_hand(row: list[int]) -> list[int]:
+    """Independent derivation: walk the records as parse() reads them; at a record whose key was set before,
+    the target is that key's previous value. Positions are record starts (the key token)."""
+    records, _, _ = parse(row, allow_key_values=True)
+    out = [IGNORE] * len(row)
+    seen: dict[int, int] = {}
+    for start, key, value in records:
+        if key in seen:
+            out[start] = seen[key]
+        seen[key] = value
+    return out
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_recall_targets_rederived_independently(task: str) -> None:
+    labelled = 0
+    for seed in range(30):
+        for knobs in (TaskKnobs(), TaskKnobs(records=10, keys=4)):
+            if task == "multi_hop" and not knobs.is_default():
+                knobs = TaskKnobs(records=10)
+            b = make_batch(task, seed, 64, 4, knobs=knobs)
+            got = recall_targets(b.input_ids).tolist()
+            for row, targets in zip(b.input_ids.tolist(), got):
+                assert targets == _recall_targets_by_hand(row), row
+                labelled += sum(t != IGNORE for t in targets)
+    if task != "multi_hop":  # multi_hop's keys are distinct: nothing is set twice
+        assert labelled > 0
+
+
+def test_recall_targets_never_look_ahead() -> None:
+    """Target t is a function of tokens 0..t: cutting the sequence after t, or changing anything after t, keeps it."""
+    b = make_batch("changing_facts", 5, 64, 8)
+    full = recall_targets(b.input_ids)
+    assert (full != IGNORE).any()
+    gen = torch.Generator().manual_seed(0)
+    for t in range(1, 64):
+        prefix = recall_targets(b.input_ids[:, : t + 1])
+        assert torch.equal(prefix, full[:, : t + 1])
+        scrambled = b.input_ids.clone()
+        scrambled[:, t + 1 :] = torch.randint(0, 128, scrambled[:, t + 1 :].shape, generator=gen)
+        assert torch.equal(recall_targets(scrambled)[:, : t + 1], full[:, : t + 1])
