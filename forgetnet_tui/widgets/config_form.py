@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from textual import on
@@ -11,64 +11,45 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 
-from forgetnet_core.config import (
-    DEVICE_NAMES,
-    MODEL_NAMES,
-    SUITE_NAMES,
-    TASK_NAMES,
-    TrainConfig,
-    field_names,
-    parse_field,
-)
+from forgetnet_core.config import TrainConfig, format_field, parse_field, recipe_config
 
 from .choice import ChoiceField
 
 
 @dataclass(frozen=True)
 class FormField:
-    """How one TrainConfig field appears in the form."""
+    """How one TrainConfig field appears in the form: label, help and choices come from the config module."""
 
     name: str
     label: str
     help: str
     choices: tuple[str, ...] | None = None
+    optional: bool = False  # blank or "auto" means None (the model's or the task's own value)
 
 
-# Order is the order of the form; every TrainConfig field appears (a test checks).
-FIELDS: tuple[FormField, ...] = (
-    FormField("model", "model", "architecture: ForgetNet, its ablations, or a transformer baseline", MODEL_NAMES),
-    FormField("task", "task", "the synthetic task trained on", TASK_NAMES),
-    FormField("suite", "suite", "v1 reproduces the original's leaky generator, v2 fixes it", SUITE_NAMES),
-    FormField("steps", "steps", "optimizer steps; each sees a fresh batch"),
-    FormField("batch_size", "batch size", "examples per step"),
-    FormField("seq_len", "seq len", "tokens per training example (>= 14, <= max seq len)"),
-    FormField("lr", "lr", "AdamW learning rate"),
-    FormField("aux_weight", "aux weight", "weight of the next-token loss that trains the surprise head"),
-    FormField("weight_decay", "weight decay", "AdamW weight decay"),
-    FormField("grad_clip", "grad clip", "global gradient-norm clip"),
-    FormField("warmup_steps", "warmup steps", "linear learning-rate warmup; 0 = none"),
-    FormField("lr_decay", "lr decay", "none, or cosine decay to 10% after warmup", ("none", "cosine")),
-    FormField("d_model", "d_model", "hidden width of every model"),
-    FormField("memory_slots", "memory slots", "rows of the memory bank (memory models only)"),
-    FormField("window", "window", "local attention looks at t-window..t"),
-    FormField("max_seq_len", "max seq len", "size of the position table"),
-    FormField("seed", "seed", "seeds the weights, dropout and the training stream"),
-    FormField("device", "device", "auto picks cuda, then mps, then cpu", DEVICE_NAMES),
-    FormField("eval_every", "eval every", "held-out evaluation every N steps; 0 = only at the end"),
-    FormField("eval_batches", "eval batches", "held-out batches per evaluation"),
-    FormField("checkpoint_every", "checkpoint every", "checkpoint every N steps; 0 = only at the end"),
-    FormField("log_every", "log every", "one metrics line every N steps"),
-)
+def _form_fields() -> tuple[FormField, ...]:
+    out = []
+    for f in fields(TrainConfig):
+        meta = f.metadata
+        out.append(FormField(f.name, meta.get("label") or f.name.replace("_", " "), meta.get("help", ""),
+                             meta.get("choices"), optional=f.default is None))
+    return tuple(out)
+
+
+# Every TrainConfig field, in the config's own order (recipe first: choosing one refills the rest).
+FIELDS: tuple[FormField, ...] = _form_fields()
 FIELD_NAMES = tuple(f.name for f in FIELDS)
-assert set(FIELD_NAMES) == set(field_names()), "the form must cover every TrainConfig field"
+# Kept from the form when a recipe is chosen: they say what to train, not how.
+KEPT_ON_RECIPE = ("model", "task", "suite", "seed", "device")
 
 
 def check_form(values: dict[str, str]) -> tuple[TrainConfig | None, dict[str, str]]:
     """Parse and validate raw form strings: (config or None, {field: one-line message})."""
     parsed: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    optional = {f.name for f in FIELDS if f.optional}
     for name, text in values.items():
-        if not text.strip():
+        if not text.strip() and name not in optional:
             errors[name] = "required"
             continue
         try:
@@ -124,7 +105,7 @@ class ConfigForm(VerticalScroll):
         with Grid(id="fields"):
             for field in FIELDS:
                 yield Label(field.label, classes="field-label", id=f"label-{field.name}")
-                value = str(initial[field.name])
+                value = format_field(initial[field.name])
                 if field.choices is not None:
                     widget = ChoiceField(field.choices, value, id=f"field-{field.name}", classes="field-input")
                 else:
@@ -150,7 +131,7 @@ class ConfigForm(VerticalScroll):
 
     def set_value(self, name: str, value: Any) -> None:
         widget = self.query_one(f"#field-{name}")
-        widget.value = str(value)
+        widget.value = format_field(value)
         self.revalidate()
 
     def load(self, config: TrainConfig) -> None:
@@ -158,10 +139,25 @@ class ConfigForm(VerticalScroll):
         data = config.to_dict()
         for field in FIELDS:
             widget = self.query_one(f"#field-{field.name}")
-            value = str(data[field.name])
+            value = format_field(data[field.name])
             if not isinstance(widget, ChoiceField) or value in widget.options:
                 widget.value = value
         self.revalidate()
+
+    def apply_recipe(self, name: str) -> None:
+        """Refill every "how to train" field with recipe `name`, keeping what to train (model, task, ...)."""
+        current = self.values()
+        kept = {}
+        for key in KEPT_ON_RECIPE:
+            try:
+                kept[key] = parse_field(key, current[key])
+            except ValueError:
+                pass
+        try:
+            config = recipe_config(name, **kept)
+        except ValueError:
+            return
+        self.load(config)
 
     # ------------------------------------------------------------------ validation
 
@@ -198,6 +194,10 @@ class ConfigForm(VerticalScroll):
     @on(ChoiceField.Changed)
     def _field_changed(self, event: Message) -> None:
         event.stop()
+        widget = getattr(event, "control", None) or getattr(event, "choice", None)
+        if isinstance(widget, ChoiceField) and widget.id == "field-recipe":
+            self.apply_recipe(widget.value)
+            return
         self.revalidate()
 
     @on(Input.Submitted)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from textual.widgets import Button, Input
 
-from forgetnet_core.config import TrainConfig, field_names
+from forgetnet_core.config import RECIPES, TrainConfig, field_names, format_field
 from forgetnet_tui.widgets.choice import ChoiceField
 from forgetnet_tui.widgets.config_form import FIELDS, ConfigForm, check_form
 
@@ -37,8 +37,11 @@ def test_the_form_covers_every_training_setting():
 
 
 def test_check_form_messages():
-    defaults = {k: str(v) for k, v in TrainConfig().to_dict().items()}
+    defaults = {k: format_field(v) for k, v in TrainConfig().to_dict().items()}
     assert check_form(defaults) == (TrainConfig(), {})
+    assert check_form({**defaults, "conv": ""})[0].conv is None  # blank = auto for optional settings
+    assert check_form({**defaults, "conv": "3"})[0].conv == 3
+    assert check_form({**defaults, "conv": "three"})[1] == {"conv": "expected an integer or auto, got 'three'"}
     config, errors = check_form({**defaults, "steps": "ten", "seq_len": "8", "lr": "-1", "batch_size": ""})
     assert config is None
     assert errors == {
@@ -133,3 +136,25 @@ async def test_no_input_crashes_the_form(make_app):
         form.request_launch()  # refused with a notice, never an exception
         await pilot.pause()
         assert app.is_running
+
+
+async def test_choosing_a_recipe_refills_how_to_train_and_keeps_what_to_train(make_app):
+    app = make_app(launcher=RecordingLauncher())
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = app.screen.query_one(ConfigForm)
+        form.query_one("#field-model", ChoiceField).value = "gated_delta_net"
+        form.query_one("#field-seed", Input).value = "7"
+        form.query_one("#field-steps", Input).value = "123"
+        await pilot.pause()
+        recipe = form.query_one("#field-recipe", ChoiceField)
+        recipe.focus()
+        await pilot.press("right")  # original -> recall
+        await pilot.pause()
+        values = form.values()
+        assert values["recipe"] == "recall" and values["model"] == "gated_delta_net" and values["seed"] == "7"
+        for name, value in RECIPES["recall"].items():
+            assert values[name] == format_field(value), name  # steps 123 was the old recipe's: replaced
+        assert form.config is not None and form.config.recall_loss_weight == RECIPES["recall"]["recall_loss_weight"]
+        form.query_one("#field-lr", Input).value = "0.001"  # an explicit change on top of the recipe stays
+        await pilot.pause()
+        assert form.config.lr == 0.001 and form.config.recipe == "recall"
