@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from . import runs
 from .config import TASK_NAMES
@@ -32,33 +32,24 @@ class ResultRow:
         return self.extra.get("parameter_count")
 
 
-def rows_from_eval_runs(runs_dir: str | Path) -> list[ResultRow]:
-    """Every runs/eval-*/metrics.json (ours or the original's) as matrix rows, oldest first."""
-    root = Path(runs_dir)
-    rows: list[ResultRow] = []
-    if not root.is_dir():
-        return rows
-    for path in sorted(root.glob("eval-*/metrics.json")):
-        data = runs.read_json(path)
-        if not data or not isinstance(data.get("tasks"), dict):
-            continue
-        model = str(data.get("model", "?"))
-        checkpoint = data.get("checkpoint")
-        if checkpoint:
-            label = f"{model} ({Path(checkpoint).parent.name or Path(checkpoint).name})"
-        else:
-            label = f"{model} (fresh)"
-        tasks = {t: r for t, r in data["tasks"].items() if isinstance(r, dict)}
-        extra = {"parameter_count": data.get("parameter_count")}
-        rows.append(ResultRow(label, model, tasks, checkpoint, str(path), extra))
-    return rows
-
-
 def task_columns(rows: Iterable[ResultRow]) -> list[str]:
     """The tasks present in any row, in the canonical task order."""
     present = {t for row in rows for t in row.tasks}
     ordered = [t for t in TASK_NAMES if t in present]
     return ordered + sorted(present - set(ordered))
+
+
+def unique_labels(labels: Sequence[str]) -> list[str]:
+    """The labels, with ' #2', ' #3' ... after the second and later copies of a repeated one (so no legend says a name twice)."""
+    counts: dict[str, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if counts[label] == 1 or seen[label] == 1 else f"{label} #{seen[label]}")
+    return out
 
 
 # --------------------------------------------------------------------------- figures
@@ -145,6 +136,7 @@ TABLE_FIELDS = [
     "ci_high",
     "interval",
     "n_seeds",
+    "n_runs",
     "examples",
     "seq_len",
     "stale_rate",
@@ -156,7 +148,12 @@ TABLE_FIELDS = [
     "checkpoint",
 ]
 # Per-task result keys copied into a table record as they are (the rest are set per row).
-_RESULT_FIELDS = tuple(f for f in TABLE_FIELDS if f not in ("model", "label", "task", "interval", "n_seeds", "checkpoint"))
+_RESULT_FIELDS = tuple(f for f in TABLE_FIELDS if f not in ("model", "label", "task", "interval", "n_seeds", "n_runs", "checkpoint"))
+# How a group's runs become its statistic (matrix.aggregate); said wherever a seed's duplicates were folded.
+FOLDING_RULE = (
+    "runs sharing a seed are averaged into one value per seed first (they are not independent samples), "
+    "so the mean and 95% t-interval are across the distinct seeds"
+)
 
 
 def table_records(rows: list[ResultRow]) -> list[dict[str, Any]]:
@@ -164,7 +161,8 @@ def table_records(rows: list[ResultRow]) -> list[dict[str, Any]]:
 
     `interval` says what the 95% interval is: "wilson" (binomial, over the
     examples of one model) or "t" (Student t, across the seeds of a group,
-    `n_seeds` > 1).
+    `n_seeds` > 1). `n_runs` > `n_seeds` when some seed had several runs,
+    averaged into one value first (FOLDING_RULE).
     """
     records = []
     for row in rows:
@@ -175,6 +173,7 @@ def table_records(rows: list[ResultRow]) -> list[dict[str, Any]]:
                 rec[key] = r.get(key)
             n_seeds = r.get("n_seeds") or row.extra.get("n_seeds") or 1
             rec["n_seeds"] = n_seeds
+            rec["n_runs"] = r.get("n_runs") or row.extra.get("n_runs") or n_seeds
             rec["interval"] = r.get("interval") or ("t" if n_seeds > 1 else "wilson")
             if rec["parameter_count"] is None:
                 rec["parameter_count"] = row.parameter_count
@@ -236,6 +235,9 @@ def to_markdown(rows: list[ResultRow]) -> str:
     seeds = any((row.extra.get("n_seeds") or 1) > 1 for row in rows)
     note = "Accuracy [95% interval]: Wilson over the held-out examples"
     note += "; rows marked ×N seeds: mean and Student-t interval across seeds." if seeds else "."
+    folded = [f"{row.label.replace('|', '/')}: {row.extra['folded']}" for row in rows if row.extra.get("folded")]
+    if folded:
+        note += "\n\nSeeds with more than one run: " + "; ".join(folded) + ". " + FOLDING_RULE[0].upper() + FOLDING_RULE[1:] + "."
     return "\n".join(lines) + "\n\n" + note + "\n"
 
 
@@ -280,6 +282,7 @@ def export_all(
         raise ValueError(f"unknown export format(s) {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    rows = [replace(row, label=label) for row, label in zip(rows, unique_labels([r.label for r in rows]))]
     written: list[Path] = []
     figure_exts = [ext for ext in ("png", "svg", "pdf") if ext in formats]
     if figure_exts:

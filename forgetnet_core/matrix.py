@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -280,7 +281,8 @@ class RowResult:
     checkpoint_step: int | None = None
     cached: bool = False  # read from eval_cache.json rather than computed now
     error: str | None = None  # one line; when set, `tasks` is empty
-    n_seeds: int = 1  # > 1 for a group's aggregate
+    n_seeds: int = 1  # > 1 for a group's aggregate: the DISTINCT seeds its interval is across
+    n_runs: int = 1  # runs behind it; > n_seeds when runs sharing a seed were folded (averaged per seed first)
     device: str | None = None
 
     @property
@@ -510,53 +512,97 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
     return mean, max(0.0, mean - half), min(1.0, mean + half)
 
 
-def aggregate(results: Sequence[RowResult]) -> RowResult:
+def seed_units(seeds: Sequence[int | None]) -> list[Any]:
+    """What each run counts as in a seed statistic: its seed, or (an unknown seed) a unit of its own.
+
+    Runs that share a seed are one sample, not several: two sweeps of the same
+    config and seeds (1, 2) give each seed twice, and counting the four runs as
+    four seeds would shrink the t-interval for nothing.
+    """
+    return [("seed", s) if s is not None else ("run", i) for i, s in enumerate(seeds)]
+
+
+def aggregate(results: Sequence[RowResult], seeds: Sequence[int | None] | None = None) -> RowResult:
     """One result from several seeds' results: per task the mean accuracy and its 95% t-interval across seeds.
 
-    Each task also keeps `seed_accuracies`, `n_seeds` and `interval: "t"`;
-    stale rate, loss and memory statistics are means; `examples` is the total;
-    parameter count is the first one's; wall time is the mean per seed.
+    `seeds` gives each result's training seed. Results that share a seed (the
+    same config trained twice, e.g. two sweeps with the same seeds) are
+    averaged into that seed's value first, and the mean and interval are
+    across the distinct seeds: runs of one seed are not independent samples.
+    A None seed counts as a seed of its own; without `seeds` every result does.
+
+    Each task keeps `seed_accuracies` (one per distinct seed, in first-seen
+    order), `n_seeds` (distinct), `n_runs`, `interval: "t"`, and when a seed
+    had several runs `runs_per_seed` ({seed: runs}). Stale rate, loss and
+    memory statistics are means over seeds; `examples` is the total over all
+    runs; parameter count is the first one's; wall time is the mean per run.
     """
-    good = [r for r in results if r.ok]
+    units = seed_units(list(seeds) if seeds is not None else [None] * len(results))
+    if len(units) != len(results):
+        raise ValueError(f"{len(results)} results but {len(units)} seeds")
+    good = [(u, r) for u, r in zip(units, results) if r.ok]
     if not good:
         errors = [r.error for r in results if r.error]
-        return RowResult(error=errors[0] if errors else "no results", n_seeds=len(results))
+        return RowResult(error=errors[0] if errors else "no results", n_seeds=len(set(units)), n_runs=len(results))
     tasks: dict[str, dict[str, Any]] = {}
-    for task in [t for t in TASK_NAMES if any(t in r.tasks for r in good)] + sorted(
-        {t for r in good for t in r.tasks} - set(TASK_NAMES)
+    for task in [t for t in TASK_NAMES if any(t in r.tasks for _, r in good)] + sorted(
+        {t for _, r in good for t in r.tasks} - set(TASK_NAMES)
     ):
-        rows = [r.tasks[task] for r in good if task in r.tasks and r.tasks[task].get("accuracy") is not None]
-        if not rows:
+        by_unit: dict[Any, list[dict[str, Any]]] = {}
+        for unit, r in good:
+            if task in r.tasks and r.tasks[task].get("accuracy") is not None:
+                by_unit.setdefault(unit, []).append(r.tasks[task])
+        if not by_unit:
             continue
-        accs = [float(r["accuracy"]) for r in rows]
+        rows = [row for group in by_unit.values() for row in group]
+
+        def per_seed(key: str) -> list[float]:
+            means = []
+            for group in by_unit.values():
+                values = [float(r[key]) for r in group if isinstance(r.get(key), (int, float))]
+                if values:
+                    means.append(sum(values) / len(values))
+            return means
+
+        accs = per_seed("accuracy")
         mean, low, high = mean_interval(accs)
         merged: dict[str, Any] = {
             "accuracy": mean,
             "ci_low": low,
             "ci_high": high,
-            "interval": "t" if len(rows) > 1 else rows[0].get("interval", "wilson"),
-            "n_seeds": len(rows),
+            "interval": "t" if len(accs) > 1 else rows[0].get("interval", "wilson"),
+            "n_seeds": len(accs),
+            "n_runs": len(rows),
             "seed_accuracies": accs,
             "examples": sum(int(r.get("examples") or 0) for r in rows),
             "seq_len": rows[0].get("seq_len"),
             "suite": rows[0].get("suite"),
             "seed": rows[0].get("seed"),
         }
+        if len(accs) == 1:
+            # One seed: no spread across seeds to give an interval from; keep its own interval over the
+            # held-out examples (averaged over its runs), not a zero-width [mean, mean].
+            lows, highs = per_seed("ci_low"), per_seed("ci_high")
+            if lows and highs:
+                merged["ci_low"], merged["ci_high"] = lows[0], highs[0]
+        if len(rows) > len(accs):
+            merged["runs_per_seed"] = {str(u[1]) if u[0] == "seed" else "?": len(g) for u, g in by_unit.items() if len(g) > 1}
         for key in ("stale_rate", "loss", "write_strength", "write_frequency", "surprise", "wall_time_seconds"):
-            values = [float(r[key]) for r in rows if isinstance(r.get(key), (int, float))]
+            values = per_seed(key)
             merged[key] = sum(values) / len(values) if values else None
         merged["parameter_count"] = rows[0].get("parameter_count")
         tasks[task] = merged
-    walls = [r.wall_time_seconds for r in good if r.wall_time_seconds is not None]
+    walls = [r.wall_time_seconds for _, r in good if r.wall_time_seconds is not None]
     return RowResult(
         tasks=tasks,
-        parameter_count=good[0].parameter_count,
+        parameter_count=good[0][1].parameter_count,
         wall_time_seconds=sum(walls) / len(walls) if walls else None,
-        settings=good[0].settings,
-        evaluated_at=max((r.evaluated_at or 0.0) for r in good) or None,
-        cached=all(r.cached for r in good),
-        n_seeds=len(good),
-        device=good[0].device,
+        settings=good[0][1].settings,
+        evaluated_at=max((r.evaluated_at or 0.0) for _, r in good) or None,
+        cached=all(r.cached for _, r in good),
+        n_seeds=len({u for u, _ in good}),
+        n_runs=len(good),
+        device=good[0][1].device,
     )
 
 
@@ -576,6 +622,38 @@ class MatrixRow:
     expanded: bool = False
     seeds: list[int | None] = field(default_factory=list)
     parent: str | None = None  # a member's group key
+
+    @property
+    def n_seeds(self) -> int:
+        """Distinct seeds among the runs this line covers (an unknown seed counts as one of its own)."""
+        return len(set(seed_units(self.seeds))) if self.seeds else len(self.members)
+
+    @property
+    def runs_per_seed(self) -> dict[int, int]:
+        """{seed: runs} for every seed with more than one run here (empty when each seed has one run)."""
+        counts: dict[int, int] = {}
+        for seed in self.seeds:
+            if seed is not None:
+                counts[seed] = counts.get(seed, 0) + 1
+        return {seed: n for seed, n in counts.items() if n > 1}
+
+    def folded(self) -> str | None:
+        """For a group holding several runs of one seed: what was folded, e.g. '4 runs of 2 seeds (seed 1 ×2, seed 2 ×2)'."""
+        repeats = self.runs_per_seed
+        if self.kind != "group" or not repeats:
+            return None
+        which = ", ".join(f"seed {seed} ×{n}" for seed, n in sorted(repeats.items()))
+        return f"{len(self.members)} runs of {self.n_seeds} seeds ({which})"
+
+
+def folded_note(rows: Sequence[MatrixRow]) -> str | None:
+    """One paragraph naming every group whose seeds repeat and what was done about it; None when no seed repeats."""
+    from .export import FOLDING_RULE
+
+    parts = [f"{row.label}: {row.folded()}" for row in rows if row.folded()]
+    if not parts:
+        return None
+    return "; ".join(parts) + ". " + FOLDING_RULE[0].upper() + FOLDING_RULE[1:] + "."
 
 
 def _group_label(specs: list[RowSpec], clash: dict[str, list[str]]) -> str:
@@ -630,17 +708,21 @@ def build_rows(
             continue
         members = sorted(members, key=lambda s: (s.seed is None, s.seed or 0, s.key))
         member_results = [results.get(s.key) for s in members]
-        agg = aggregate([r for r in member_results if r is not None]) if all(r is not None for r in member_results) else None
+        seeds = [s.seed for s in members]
+        agg = aggregate(member_results, seeds) if all(r is not None for r in member_results) else None  # type: ignore[arg-type]
         key = f"group:{gkey}"
         is_open = key in expanded
-        label = f"{_group_label(members, clash)} ×{len(members)} seeds"
-        unit = [MatrixRow(key, label, members[0].model, "group", [s.key for s in members], agg, is_open, [s.seed for s in members])]
+        n_seeds = len(set(seed_units(seeds)))
+        runs = f" ({len(members)} runs)" if n_seeds < len(members) else ""
+        label = f"{_group_label(members, clash)} ×{n_seeds} seed{'s' if n_seeds != 1 else ''}{runs}"
+        unit = [MatrixRow(key, label, members[0].model, "group", [s.key for s in members], agg, is_open, seeds)]
         if is_open:
-            repeated = len({s.seed for s in members}) < len(members)
+            repeated = {s for s in seeds if s is not None and seeds.count(s) > 1}
+            names = _run_names(members)
             for spec, res in zip(members, member_results):
                 label = f"seed {'?' if spec.seed is None else spec.seed}"
-                if repeated and spec.run_dir is not None:
-                    label += f" · {spec.run_dir.name}"
+                if (spec.seed in repeated or spec.seed is None) and spec.key in names:
+                    label += f" · {names[spec.key]}"
                 unit.append(MatrixRow(spec.key, label, spec.model, "member", [spec.key], res, seeds=[spec.seed], parent=key))
         units.append(unit)
 
@@ -651,6 +733,17 @@ def build_rows(
         present.sort(key=lambda u: sort_value(u[0], sort_by), reverse=descending)
         units = present + missing
     return [row for unit in units for row in unit]
+
+
+def _run_names(specs: Sequence[RowSpec]) -> dict[str, str]:
+    """Each run's directory name, or sweep/name where two runs (e.g. of two sweeps) share a name."""
+    names = {s.key: s.run_dir.name for s in specs if s.run_dir is not None}
+    values = list(names.values())
+    return {
+        s.key: names[s.key] if values.count(names[s.key]) == 1 else f"{s.run_dir.parent.name}/{s.run_dir.name}"
+        for s in specs
+        if s.run_dir is not None
+    }
 
 
 def _disambiguate(rows: list[MatrixRow], specs: Sequence[RowSpec]) -> None:
@@ -685,8 +778,14 @@ def sort_value(row: MatrixRow, column: str) -> Any:
 
 
 def export_rows(rows: Sequence[MatrixRow], specs: dict[str, RowSpec] | None = None):
-    """The evaluated lines as export.ResultRow (errors and unevaluated lines left out), in display order."""
-    from .export import ResultRow
+    """The evaluated lines as export.ResultRow (errors and unevaluated lines left out), in display order.
+
+    Labels are unique, so a figure's legend never lists two entries alike: a
+    member of an expanded group is called by its run's own label, plus its run
+    directory when its seed has several runs in the group. A group's `extra`
+    says how many distinct seeds and runs it holds and which seeds repeat.
+    """
+    from .export import ResultRow, unique_labels
 
     out = []
     for row in rows:
@@ -694,43 +793,258 @@ def export_rows(rows: Sequence[MatrixRow], specs: dict[str, RowSpec] | None = No
             continue
         spec = (specs or {}).get(row.members[0]) if row.kind != "group" else None
         checkpoint = str(spec.checkpoint) if spec is not None and spec.checkpoint is not None else None
-        label = spec.label if row.kind == "member" and spec is not None else row.label  # "seed 1" alone says too little
+        label = row.label
+        if row.kind == "member" and spec is not None:
+            label = spec.label  # "seed 1" alone says too little
+            if " · " in row.label:  # "seed 1 · <run>": its seed repeats in the group, so the run is named
+                label = f"{label} · {row.label.split(' · ', 1)[1]}"
+        distinct = sorted({s for s in row.seeds if s is not None})
         extra = {
             "parameter_count": row.result.parameter_count,
             "n_seeds": row.result.n_seeds,
-            "seeds": [s for s in row.seeds if s is not None],
+            "n_runs": row.result.n_runs,
+            "seeds": distinct,
             "wall_time_seconds": row.result.wall_time_seconds,
             "settings": row.result.settings,
         }
+        if row.kind == "group" and row.runs_per_seed:
+            extra["runs_per_seed"] = {str(k): v for k, v in sorted(row.runs_per_seed.items())}
+            extra["folded"] = row.folded()
+        if row.kind == "member" and row.parent is not None:
+            extra["group"] = row.parent
         out.append(ResultRow(label, row.model, row.result.tasks, checkpoint, None, extra))
+    for result_row, label in zip(out, unique_labels([r.label for r in out])):
+        result_row.label = label
     return out
+
+
+# --------------------------------------------------------------------------- results on disk, for `forgetnet plot`
+
+EVAL_RUN_GLOB = "eval-*/metrics.json"  # what `forgetnet eval` writes (and the original's layout)
+_EVAL_DIR_NAME = re.compile(r"eval-(\d{8}-\d{6})(?:-(\d+))?$")
+
+
+@dataclass
+class _Found:
+    """One evaluation found on disk: what was evaluated, its result and where it came from."""
+
+    identity: str  # what was evaluated: a resolved run directory or checkpoint file, or fresh:<model>:<seed>
+    spec: RowSpec  # a run directory's spec (groups by seed) or a stand-alone one (config {}: never groups)
+    result: RowResult  # result.settings says how; result.evaluated_at when
+    source: Path  # the eval-*/metrics.json or eval_cache.json it came from
+    checkpoint: str | None  # the checkpoint file as recorded
+
+    def settings_key(self) -> str:
+        """Equal for two evaluations made the same way, whichever tasks each covered."""
+        same = {k: v for k, v in self.result.settings.items() if k != "tasks"}
+        return json.dumps(same, sort_keys=True, default=str)
+
+
+def _resolved(path: Path) -> str:
+    try:
+        return str(path.resolve())
+    except OSError:
+        return str(path.absolute())
+
+
+def _eval_run_time(path: Path) -> float:
+    """When an eval-<YYYYmmdd-HHMMSS>[-N]/metrics.json was written: its folder name, else the file's mtime."""
+    match = _EVAL_DIR_NAME.match(path.parent.name)
+    if match:
+        try:
+            return time.mktime(time.strptime(match.group(1), "%Y%m%d-%H%M%S")) + int(match.group(2) or 0) * 1e-3
+        except ValueError:
+            pass
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _eval_run_settings(data: dict[str, Any], tasks: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """An eval-*/metrics.json's settings in EvalSettings.to_dict() form, so they compare with the caches' settings."""
+    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    first = next((r for t, r in tasks.items() if t != "length_extrapolation"), None) or next(iter(tasks.values()))
+    extrap = (tasks.get("length_extrapolation") or {}).get("seq_len")
+    try:
+        batches, batch_size = config.get("batches"), config.get("batch_size")
+        examples = batches * batch_size if _is_int(batches) and _is_int(batch_size) else first.get("examples")
+        seq_len = config.get("seq_len", first.get("seq_len"))
+        settings = EvalSettings(
+            suite=str(config.get("suite", first.get("suite") or "v2")),
+            examples=int(examples),
+            seq_len=int(seq_len),
+            extrapolation_len=None if extrap in (None, EXTRAPOLATION_FACTOR * int(seq_len)) else int(extrap),
+            seed=int(config.get("seed", first.get("seed", DEFAULT_EVAL_SEED))),
+            tasks=tuple(tasks),
+        )
+    except (TypeError, ValueError):  # the original's layout says too little: keep what it says
+        return {"suite": first.get("suite"), "examples": first.get("examples"), "seq_len": first.get("seq_len"), "tasks": list(tasks)}
+    return settings.to_dict()
+
+
+def _run_dir_of(checkpoint: str, runs_dir: Path) -> tuple[Path, Path | None]:
+    """(the checkpoint file, its run directory when it sits in one with a config.json); relative paths are tried
+    from the current directory, then from the runs directory's parent (where `forgetnet eval` is usually run)."""
+    given = Path(checkpoint)
+    candidates = [given] if given.is_absolute() else [given, runs_dir.parent / given]
+    path = next((c for c in candidates if c.exists()), given)
+    file = path / runs.CHECKPOINT_FILE if path.is_dir() else path
+    run_dir = file.parent if file.name == runs.CHECKPOINT_FILE and (file.parent / runs.CONFIG_FILE).exists() else None
+    return file, run_dir
+
+
+def _eval_run_evaluations(root: Path, notices: list[str]) -> list[_Found]:
+    """Every eval-*/metrics.json under `root` (ours or the original's), oldest first; unreadable ones are noticed."""
+    found = []
+    for path in sorted(root.glob(EVAL_RUN_GLOB), key=_eval_run_time):
+        data = runs.read_json(path)
+        if data is None:
+            notices.append(f"skipped {path}: not a readable JSON object")
+            continue
+        tasks = {t: r for t, r in (data.get("tasks") or {}).items() if isinstance(r, dict)} if isinstance(data.get("tasks"), dict) else {}
+        tasks = {t: r for t, r in tasks.items() if isinstance(r.get("accuracy"), (int, float))}
+        if not tasks:
+            notices.append(f"skipped {path}: no per-task accuracy in it")
+            continue
+        model = str(data.get("model", "?"))
+        result = RowResult(
+            tasks=tasks,
+            parameter_count=data.get("parameter_count") if _is_int(data.get("parameter_count")) else None,
+            wall_time_seconds=data.get("wall_time_seconds") if isinstance(data.get("wall_time_seconds"), (int, float)) else None,
+            settings=_eval_run_settings(data, tasks),
+            evaluated_at=_eval_run_time(path),
+            cached=True,
+        )
+        checkpoint = data.get("checkpoint")
+        if checkpoint:
+            file, run_dir = _run_dir_of(str(checkpoint), root)
+            if run_dir is not None:
+                spec = RowSpec.for_run(run_dir)
+                identity = _resolved(run_dir)
+            else:
+                identity = _resolved(file)
+                name = file.parent.name if file.name == runs.CHECKPOINT_FILE else file.name
+                spec = RowSpec(identity, f"{model} ({name})", model, None, None, {})
+        else:
+            spec = RowSpec.for_fresh(model) if model in MODEL_NAMES else RowSpec(f"fresh:{model}:0", f"{model} (fresh)", model, seed=0)
+            identity = spec.key
+        found.append(_Found(identity, spec, result, path, str(checkpoint) if checkpoint else None))
+    return found
+
+
+def _cache_evaluations(root: Path, notices: list[str]) -> list[_Found]:
+    """The newest entry of every run's eval_cache.json (what the Evaluate screen showed), for its current checkpoint."""
+    found = []
+    for spec in checkpoint_rows(root):
+        path = spec.run_dir / CACHE_FILE  # type: ignore[operator]
+        data = read_cache(spec.run_dir)  # type: ignore[arg-type]
+        if data is None:
+            if path.exists():
+                notices.append(f"skipped {path}: not a readable evaluation cache")
+            continue
+        if not _same_checkpoint(data.get("checkpoint") or {}, spec.checkpoint):  # type: ignore[arg-type]
+            continue  # the checkpoint changed since: its cached results are for another model
+        entries = [e for e in data["entries"].values() if isinstance(e, dict)]
+        if not entries:
+            continue
+        newest = max(entries, key=lambda e: e.get("evaluated_at") or 0.0)
+        result = RowResult.from_dict(newest, cached=True)
+        if not result.ok:
+            continue
+        found.append(_Found(_resolved(spec.run_dir), spec, result, path, str(spec.checkpoint)))  # type: ignore[arg-type]
+    return found
+
+
+def _result_rows(found: list[_Found], group_seeds: bool):
+    """ResultRows of deduplicated evaluations: run directories through build_rows (grouped by seed on request,
+    never across settings), stand-alone checkpoints and fresh models as rows of their own."""
+    from .export import ResultRow, unique_labels
+
+    per_identity: dict[str, int] = {}
+    for f in found:
+        per_identity[f.identity] = per_identity.get(f.identity, 0) + 1
+    specs: list[RowSpec] = []
+    results: dict[str, RowResult] = {}
+    alone = []
+    for f in found:
+        spec = f.spec
+        several = per_identity[f.identity] > 1  # one checkpoint under several settings: one row each, told apart
+        key = f"{f.identity}@{f.settings_key()}" if several else f.identity
+        label = f"{spec.label} · {_settings_words(f.result.settings)}" if several else spec.label
+        if spec.run_dir is None or not spec.config:
+            alone.append(ResultRow(label, spec.model, f.result.tasks, f.checkpoint, str(f.source), _extra(f.result)))
+            continue
+        config = {**spec.config, "__eval__": f.result.settings} if group_seeds else spec.config
+        specs.append(RowSpec(key, label, spec.model, spec.run_dir, spec.seed, config))
+        results[key] = f.result
+    rows = export_rows(build_rows(specs, results, group_seeds=group_seeds), {s.key: s for s in specs}) + alone
+    for row, label in zip(rows, unique_labels([r.label for r in rows])):
+        row.label = label
+    return rows
+
+
+def _extra(result: RowResult) -> dict[str, Any]:
+    return {
+        "parameter_count": result.parameter_count,
+        "n_seeds": result.n_seeds,
+        "n_runs": result.n_runs,
+        "wall_time_seconds": result.wall_time_seconds,
+        "settings": result.settings,
+    }
+
+
+def _settings_words(settings: dict[str, Any]) -> str:
+    """'v2 160ex len64/192 seed 123': enough to tell two evaluations of one checkpoint apart."""
+    words = [str(settings.get("suite", "?"))]
+    if settings.get("examples") is not None:
+        words.append(f"{settings['examples']}ex")
+    if settings.get("seq_len") is not None:
+        words.append(f"len{settings['seq_len']}" + (f"/{settings['extrapolation_len']}" if settings.get("extrapolation_len") else ""))
+    if settings.get("seed") is not None:
+        words.append(f"seed {settings['seed']}")
+    return " ".join(words)
 
 
 def rows_from_caches(runs_dir: str | Path, group_seeds: bool = False):
     """export.ResultRow for every run under `runs_dir` with a cached matrix result (the newest entry of each).
 
-    This is what the Evaluate screen showed, for `forgetnet plot`. Runs are
-    only grouped when their newest entries share settings.
+    This is what the Evaluate screen showed. Runs are only grouped when their
+    newest entries share settings.
     """
-    specs: list[RowSpec] = []
-    results: dict[str, RowResult] = {}
-    for spec in checkpoint_rows(runs_dir):
-        data = read_cache(spec.run_dir)  # type: ignore[arg-type]
-        if data is None or not _same_checkpoint(data.get("checkpoint") or {}, spec.checkpoint):  # type: ignore[arg-type]
-            continue
-        entries = [e for e in data["entries"].values() if isinstance(e, dict)]
-        if not entries:
-            continue
-        newest = max(entries, key=lambda e: e.get("evaluated_at") or 0.0)
-        specs.append(spec)
-        results[spec.key] = RowResult.from_dict(newest, cached=True)
-    if group_seeds:
-        # Fold settings into the group key so a group never mixes settings.
-        specs = [
-            RowSpec(s.key, s.label, s.model, s.run_dir, s.seed, {**s.config, "__eval__": results[s.key].settings}) for s in specs
-        ]
-    rows = build_rows(specs, results, group_seeds=group_seeds)
-    return export_rows(rows, {s.key: s for s in specs})
+    return _result_rows(_cache_evaluations(Path(runs_dir), []), group_seeds)
+
+
+def plot_rows(runs_dir: str | Path, group_seeds: bool = False) -> tuple[list[Any], list[str]]:
+    """Everything `forgetnet plot` shows: (export.ResultRow list, notices), one row per checkpoint and settings.
+
+    Reads every eval-*/metrics.json (`forgetnet eval`, the original's layout)
+    and every run's eval_cache.json (the Evaluate screen, `forgetnet sweep`).
+    A checkpoint evaluated more than once with the same settings (two
+    `forgetnet eval` runs, or one and the Evaluate screen) is one row: the
+    newest evaluation. Under other settings it is another row, its label
+    saying which. With `group_seeds`, runs differing only in seed (and
+    evaluated alike) are one row, seeds folded as `aggregate` says.
+
+    Notices are one line each, for the caller to show (the CLI prints them to
+    stderr): an unreadable file skipped, an older evaluation superseded.
+    """
+    root = Path(runs_dir)
+    notices: list[str] = []
+    if not root.is_dir():
+        return [], notices
+    found = _eval_run_evaluations(root, notices) + _cache_evaluations(root, notices)
+    newest: dict[tuple[str, str], _Found] = {}
+    for f in found:
+        key = (f.identity, f.settings_key())
+        old = newest.get(key)
+        if old is None or (f.result.evaluated_at or 0.0) >= (old.result.evaluated_at or 0.0):
+            newest[key] = f
+        loser = f if newest[key] is not f else old
+        if loser is not None:
+            notices.append(f"skipped {loser.source}: {newest[key].source} evaluated the same checkpoint the same way later")
+    kept = [f for f in found if newest[(f.identity, f.settings_key())] is f]
+    return _result_rows(kept, group_seeds), notices
 
 
 # --------------------------------------------------------------------------- export naming

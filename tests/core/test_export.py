@@ -117,3 +117,67 @@ def test_plot_command_writes_the_originals_outputs_and_more(tmp_path, capsys):
     png_size(results / "accuracy_heatmap.png")
     plot = json.loads((results / "plot_data.json").read_text())
     assert plot["series"][0]["accuracy"] == {t: truth.tasks[t]["accuracy"] for t in FAST.tasks}
+
+
+# --------------------------------------------------------------------------- seeds folded in the tables (issue 12)
+
+
+def _row(label: str, accs: dict[str, float], model: str = "forgetnet", **extra) -> export.ResultRow:
+    tasks = {t: {"accuracy": a, "ci_low": max(0.0, a - 0.01), "ci_high": a + 0.015} for t, a in accs.items()}
+    return export.ResultRow(label, model, tasks, extra=dict(extra))
+
+
+def test_results_md_and_csv_say_when_a_seeds_runs_were_folded(tmp_path):
+    folded = _row("forgetnet · changing_facts ×2 seeds (4 runs)", {"changing_facts": 0.03}, n_seeds=2, n_runs=4,
+                  folded="4 runs of 2 seeds (seed 1 ×2, seed 2 ×2)", runs_per_seed={"1": 2, "2": 2})
+    export.export_all([folded], tmp_path, ["csv", "md"])
+    md = (tmp_path / "results.md").read_text()
+    assert "4 runs of 2 seeds (seed 1 ×2, seed 2 ×2)" in md and "averaged into one value per seed first" in md
+    (rec,) = csv.DictReader(io.StringIO((tmp_path / "results.csv").read_text()))
+    assert rec["n_seeds"] == "2" and rec["n_runs"] == "4"
+
+
+# --------------------------------------------------------------------------- forgetnet plot (issue 12)
+
+
+def _eval_dir(runs_dir: Path, stamp: str, checkpoint: str | None, acc: float) -> Path:
+    folder = runs_dir / f"eval-{stamp}"
+    folder.mkdir(parents=True)
+    tasks = {"multi_hop": {"accuracy": acc, "ci_low": 0.0, "ci_high": 0.1, "examples": 160, "seq_len": 64}}
+    (folder / "metrics.json").write_text(json.dumps({
+        "kind": "eval", "model": "forgetnet", "checkpoint": checkpoint, "parameter_count": 1,
+        "config": {"suite": "v2", "batches": 5, "batch_size": 32, "seq_len": 64, "seed": 123}, "tasks": tasks,
+    }))
+    return folder / "metrics.json"
+
+
+def test_plot_lists_a_checkpoint_evaluated_twice_once(tmp_path, capsys):
+    runs_dir = tmp_path / "runs"
+    run = runs_dir / "forgetnet-multi_hop-20260101-000000"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"model": "forgetnet", "task": "multi_hop", "seed": 1}))
+    first = _eval_dir(runs_dir, "20260101-000001", str(run / "checkpoint.pt"), 0.02)
+    _eval_dir(runs_dir, "20260101-000002", str(run / "checkpoint.pt"), 0.04)
+    code = cli.main(["plot", "--runs", str(runs_dir), "--output-dir", str(tmp_path / "out"), "--formats", "json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    series = json.loads((tmp_path / "out" / "plot_data.json").read_text())["series"]
+    assert len(series) == 1 and series[0]["accuracy"] == {"multi_hop": 0.04}  # the newest
+    assert f"forgetnet: skipped {first}" in err
+
+
+def test_plot_names_a_corrupt_eval_file_instead_of_skipping_it_silently(tmp_path, capsys):
+    runs_dir = tmp_path / "runs"
+    bad = runs_dir / "eval-20260101-000000" / "metrics.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text('{"kind": "eval", "tasks": {"multi_hop": {"accur')
+    code = cli.main(["plot", "--runs", str(runs_dir), "--output-dir", str(tmp_path / "out")])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert lines[0] == f"forgetnet: skipped {bad}: not a readable JSON object"
+    assert "no evaluation results" in lines[1] and len(lines) == 2
+    # Beside a good result it is still named, and the good one is plotted.
+    _eval_dir(runs_dir, "20260101-000001", None, 0.03)
+    assert cli.main(["plot", "--runs", str(runs_dir), "--output-dir", str(tmp_path / "out"), "--formats", "csv"]) == 0
+    assert str(bad) in capsys.readouterr().err

@@ -289,3 +289,153 @@ def test_matrix_module_does_not_import_torch():
     code = "import sys, forgetnet_core.matrix, forgetnet_core.export; print('torch' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- repeated seeds (issue 12)
+
+
+def _sweep_spec(seed: int, sweep: str) -> RowSpec:
+    """A run of one config in one of two sweeps: same config and seed, another run directory."""
+    config = {"model": "forgetnet", "task": "changing_facts", "seed": seed, "lr": 1e-3, "sweep": sweep}
+    run_dir = Path(f"/r/{sweep}-s{seed}")
+    return RowSpec(str(run_dir), f"forgetnet · changing_facts · s{seed}", "forgetnet", run_dir, seed, config)
+
+
+def _acc_result(acc: float) -> RowResult:
+    low, high = max(0.0, acc - 0.02), acc + 0.03  # stand-ins for a Wilson interval over 160 examples
+    return RowResult(tasks={"changing_facts": {"accuracy": acc, "ci_low": low, "ci_high": high, "examples": 160}})
+
+
+def test_runs_sharing_a_seed_are_one_sample_not_two():
+    """Two sweeps with the same config and seeds (1, 1, 2, 2): the interval is the two-seed one, not a four-seed one."""
+    specs = [_sweep_spec(1, "a"), _sweep_spec(2, "a"), _sweep_spec(1, "b"), _sweep_spec(2, "b")]
+    accs = {"/r/a-s1": 0.010, "/r/b-s1": 0.014, "/r/a-s2": 0.040, "/r/b-s2": 0.044}
+    results = {key: _acc_result(acc) for key, acc in accs.items()}
+    (group,) = build_rows(specs, results)
+    cell = group.result.tasks["changing_facts"]
+    per_seed = [0.012, 0.042]  # each seed's runs averaged first
+    mean, low, high = matrix.mean_interval(per_seed)
+    assert cell["seed_accuracies"] == pytest.approx(per_seed)
+    assert (cell["accuracy"], cell["ci_low"], cell["ci_high"]) == (pytest.approx(mean), pytest.approx(low), pytest.approx(high))
+    wrong = matrix.mean_interval(list(accs.values()))  # what counting four runs as four seeds gave
+    assert wrong[2] - wrong[1] < (high - low) / 3  # far too narrow: the bug this guards against
+    assert cell["n_seeds"] == 2 and cell["n_runs"] == 4 and cell["runs_per_seed"] == {"1": 2, "2": 2}
+    assert group.result.n_seeds == 2 and group.result.n_runs == 4
+    # Said in the row, in a note for the screen, and in what is exported.
+    assert group.label == "forgetnet · changing_facts ×2 seeds (4 runs)"
+    assert group.folded() == "4 runs of 2 seeds (seed 1 ×2, seed 2 ×2)"
+    assert "seed 1 ×2" in matrix.folded_note([group]) and "averaged into one value per seed" in matrix.folded_note([group])
+    (row,) = matrix.export_rows([group])
+    assert row.extra["n_seeds"] == 2 and row.extra["n_runs"] == 4 and row.extra["seeds"] == [1, 2]
+    assert row.extra["folded"] == group.folded()
+    from forgetnet_core import export
+
+    md = export.to_markdown([row])
+    assert "Seeds with more than one run: forgetnet · changing_facts ×2 seeds (4 runs): 4 runs of 2 seeds" in md
+    (first, *_) = export.table_records([row])
+    assert first["n_seeds"] == 2 and first["n_runs"] == 4 and first["interval"] == "t"
+    # Distinct seeds are not folded: no note, and the label says seeds only.
+    (plain,) = build_rows(specs[:2], results)
+    assert plain.label == "forgetnet · changing_facts ×2 seeds" and plain.folded() is None and matrix.folded_note([plain]) is None
+
+
+def test_one_seed_run_twice_keeps_its_own_interval_not_a_zero_width_one():
+    specs = [_sweep_spec(1, "a"), _sweep_spec(1, "b")]
+    results = {"/r/a-s1": _acc_result(0.10), "/r/b-s1": _acc_result(0.20)}
+    (group,) = build_rows(specs, results)
+    cell = group.result.tasks["changing_facts"]
+    assert group.label == "forgetnet · changing_facts ×1 seed (2 runs)"
+    assert cell["accuracy"] == pytest.approx(0.15) and cell["n_seeds"] == 1 and cell["n_runs"] == 2
+    assert (cell["ci_low"], cell["ci_high"]) == (pytest.approx(0.13), pytest.approx(0.18))  # the runs' own, averaged
+    assert cell["interval"] != "t"
+
+
+def test_an_expanded_group_with_repeated_seeds_exports_each_run_once_under_its_own_label():
+    specs = [_sweep_spec(1, "a"), _sweep_spec(2, "a"), _sweep_spec(1, "b"), _sweep_spec(2, "b")]
+    results = {s.key: _acc_result(0.02 + 0.01 * s.seed) for s in specs}
+    rows = build_rows(specs, results, expanded={f"group:{specs[0].group_key()}"})
+    exported = matrix.export_rows(rows, {s.key: s for s in specs})
+    labels = [r.label for r in exported]
+    assert len(exported) == 5 and len(set(labels)) == 5  # the mean, then each run once
+    assert labels == [
+        "forgetnet · changing_facts ×2 seeds (4 runs)",
+        "forgetnet · changing_facts · s1 · a-s1", "forgetnet · changing_facts · s1 · b-s1",
+        "forgetnet · changing_facts · s2 · a-s2", "forgetnet · changing_facts · s2 · b-s2",
+    ]
+    assert sorted(r.checkpoint for r in exported[1:]) == sorted(str(s.checkpoint) for s in specs)
+    assert all(r.extra["group"] == rows[0].key for r in exported[1:])
+    # Even rows that arrive with equal labels get told apart in the figures and tables.
+    from forgetnet_core import export
+
+    assert export.unique_labels(["a", "b", "a", "a"]) == ["a", "b", "a #2", "a #3"]
+
+
+# --------------------------------------------------------------------------- forgetnet plot's rows
+
+
+def _eval_run(root: Path, stamp: str, checkpoint: str | None, acc: float, seq_len: int = 16, model: str = "forgetnet") -> Path:
+    """An eval-<stamp>/metrics.json as `forgetnet eval --batches 1 --batch-size 8 --seq-len N` writes it."""
+    tasks = {
+        t: {"accuracy": acc, "ci_low": 0.0, "ci_high": min(1.0, acc + 0.2), "examples": 8, "suite": "v2",
+            "seq_len": 3 * seq_len if t == "length_extrapolation" else seq_len}
+        for t in FAST.tasks
+    }
+    folder = root / f"eval-{stamp}"
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps({
+        "kind": "eval", "model": model, "checkpoint": checkpoint, "parameter_count": 10,
+        "config": {"suite": "v2", "batches": 1, "batch_size": 8, "seq_len": seq_len, "seed": 123}, "tasks": tasks,
+    }))
+    return folder / "metrics.json"
+
+
+def test_plot_rows_one_row_per_checkpoint_and_settings_the_newest(runs_root):
+    specs = by_name(runs_root)
+    run = specs["seed1"].run_dir
+    older = _eval_run(runs_root, "20200101-000000", str(run / "checkpoint.pt"), 0.25)
+    newer = _eval_run(runs_root, "20200102-000000", str(run), 0.50)  # the run directory, as `--checkpoint DIR` records it
+    other = _eval_run(runs_root, "20200103-000000", str(run / "checkpoint.pt"), 0.75, seq_len=32)
+    _eval_run(runs_root, "20200104-000000", None, 0.1, model="no_forget")
+    _eval_run(runs_root, "20200105-000000", None, 0.2, model="no_forget")
+    rows, notices = matrix.plot_rows(runs_root)
+    mine = [r for r in rows if r.model == "forgetnet"]
+    assert len(mine) == 2  # one per settings, not one per evaluation
+    by_len = {r.tasks["multi_hop"]["seq_len"]: r for r in mine}
+    assert by_len[16].tasks["multi_hop"]["accuracy"] == 0.50  # the newest of the two alike
+    assert by_len[32].tasks["multi_hop"]["accuracy"] == 0.75
+    assert "len16" in by_len[16].label and "len32" in by_len[32].label and by_len[16].label != by_len[32].label
+    fresh = [r for r in rows if r.model == "no_forget"]
+    assert len(fresh) == 1 and fresh[0].tasks["multi_hop"]["accuracy"] == 0.2
+    assert any(str(older) in n and str(newer) in n for n in notices)
+    assert not any(str(other) in n for n in notices)
+    # The Evaluate screen's cache of the same checkpoint, evaluated the same way but later, supersedes them.
+    evaluate_row(specs["seed1"], FAST)
+    rows, notices = matrix.plot_rows(runs_root)
+    (alike,) = [r for r in rows if r.model == "forgetnet" and r.tasks["multi_hop"]["seq_len"] == 16]
+    cached = matrix.cached_result(run, FAST)
+    assert alike.tasks["multi_hop"]["accuracy"] == cached.tasks["multi_hop"]["accuracy"]
+    assert any(str(newer) in n and matrix.CACHE_FILE in n for n in notices)
+    assert len({r.label for r in rows}) == len(rows)
+
+
+def test_plot_rows_notices_unreadable_files_and_folds_seeds(runs_root):
+    specs = by_name(runs_root)
+    bad = runs_root / "eval-20200101-000000"
+    bad.mkdir()
+    (bad / "metrics.json").write_text('{"kind": "eval", "tasks": {')
+    empty = runs_root / "eval-20200101-000001"
+    empty.mkdir()
+    (empty / "metrics.json").write_text('{"kind": "eval", "model": "forgetnet", "tasks": {}}')
+    rows, notices = matrix.plot_rows(runs_root)
+    assert rows == []
+    assert notices == [f"skipped {bad / 'metrics.json'}: not a readable JSON object",
+                       f"skipped {empty / 'metrics.json'}: no per-task accuracy in it"]
+    (specs["seed1"].run_dir / matrix.CACHE_FILE).write_text("{not json")
+    assert any(f"skipped {specs['seed1'].run_dir / matrix.CACHE_FILE}" in n for n in matrix.plot_rows(runs_root)[1])
+    # Seeds 1 and 2 evaluated by `forgetnet eval`, seed 3 on screen 3, alike: one group of three seeds.
+    for i, key in enumerate(("seed1", "seed2")):
+        _eval_run(runs_root, f"20200102-00000{i}", str(specs[key].checkpoint), 0.25 * (i + 1), seq_len=16)
+    evaluate_row(specs["seed3"], FAST)
+    grouped, _ = matrix.plot_rows(runs_root, group_seeds=True)
+    (group,) = [r for r in grouped if r.extra.get("n_seeds") == 3]
+    assert group.label == "forgetnet · changing_facts ×3 seeds"
