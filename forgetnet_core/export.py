@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -54,66 +55,177 @@ def unique_labels(labels: Sequence[str]) -> list[str]:
 
 # --------------------------------------------------------------------------- figures
 
+CHANCE_VALUES = 48  # tasks.NUM_VALUES: every task's answer is one of 48 value tokens (tasks imports torch; a test keeps them equal)
+CHANCE = 1 / CHANCE_VALUES  # a uniform guess among the values
+_NICE_STEPS = (0.005, 0.01, 0.02, 0.025, 0.05, 0.1, 0.2, 0.25)
 
-def accuracy_figure(rows: list[ResultRow], title: str = "Held-out accuracy by task"):
-    """Grouped bars of accuracy by task, one colour per row, with 95% interval whiskers."""
+
+def chance_of(rows: Iterable[ResultRow]) -> float | None:
+    """The chance accuracy the rows share: 1/48, or 1/V when their settings' task knobs put V values in play.
+
+    None when rows were evaluated with different numbers of values (no one line is chance for all of them).
+    """
+    values = set()
+    for row in rows:
+        settings = row.extra.get("settings") if isinstance(row.extra.get("settings"), dict) else {}
+        knobs = settings.get("knobs") if isinstance(settings.get("knobs"), dict) else {}
+        v = knobs.get("values")
+        values.add(v if isinstance(v, int) and v > 0 else CHANCE_VALUES)
+    if len(values) > 1:
+        return None
+    return 1 / (values.pop() if values else CHANCE_VALUES)
+
+
+def axis_top(highest: float) -> float:
+    """The top of an accuracy axis that shows `highest` (a bar, a whisker or the chance line) with room to spare.
+
+    Scaled to the data on a round step (0.041 -> 0.05), not a fixed 0-1 that
+    flattens every bar under 0.05; 1.05 once the data reach 0.9.
+    """
+    target = max(float(highest), 1e-3) * 1.12
+    if target >= 0.9:
+        return 1.05
+    for step in _NICE_STEPS:
+        if target / step <= 6:
+            return min(1.05, round(math.ceil(target / step - 1e-9) * step, 6))
+    return 1.05
+
+
+def _colours(n: int) -> list[Any]:
+    """n distinct colours: tab10 up to 10 rows, tab20 up to 20, then evenly along viridis (never a repeat)."""
+    from matplotlib import colormaps
+
+    if n <= 10:
+        return list(colormaps["tab10"].colors[:n])
+    if n <= 20:
+        return list(colormaps["tab20"].colors[:n])
+    ramp = colormaps["viridis"]
+    return [ramp(i / max(1, n - 1)) for i in range(n)]
+
+
+def _wrap(text: str, width: int) -> str:
+    """Each line of `text` wrapped to `width` characters (figure text that would otherwise run off the edge)."""
+    import textwrap
+
+    width = max(12, width)
+    return "\n".join(
+        "\n".join(textwrap.wrap(line, width=width, break_long_words=True)) if len(line) > width else line
+        for line in text.split("\n")
+    )
+
+
+def accuracy_figure(rows: list[ResultRow], title: str = "Held-out accuracy by task", chance: float | None = CHANCE):
+    """Grouped bars of accuracy by task, one colour per row, with 95% interval whiskers and the chance line.
+
+    The y-axis is scaled to the data (see axis_top); a bar of height 0 is
+    drawn as an outlined stub at 0 (gid "zero-bar") so it is not mistaken for
+    a missing value; the legend sits under the plot, long labels wrapped, so
+    no label is clipped however long the model names are.
+    """
     from matplotlib.figure import Figure
+    from matplotlib.patches import Patch, Rectangle
 
     tasks = task_columns(rows)
-    fig = Figure(figsize=(max(6.0, 1.6 * len(tasks) + 2), 4.2), dpi=120, layout="constrained")
-    ax = fig.add_subplot()
+    labels = unique_labels([r.label for r in rows])
     n = max(1, len(rows))
-    width = 0.8 / n
-    for i, row in enumerate(rows):
+    width_in = max(6.5, len(tasks) * (0.55 + 0.22 * n) + 1.6)
+    legend_chars = int(width_in * 72 / (7 * 0.6))  # characters of 7-pt text across the figure
+    fig = Figure(figsize=(width_in, 4.2 + 0.18 * min(len(rows), 12)), dpi=120, layout="constrained")
+    ax = fig.add_subplot()
+    bar = 0.8 / n
+    highest = chance or 0.0
+    zero_seen = False
+    for i, (row, colour) in enumerate(zip(rows, _colours(len(rows)))):
         xs, ys, lo, hi = [], [], [], []
         for j, task in enumerate(tasks):
             r = row.tasks.get(task)
             if not r or r.get("accuracy") is None:
                 continue
             acc = float(r["accuracy"])
-            xs.append(j - 0.4 + width * (i + 0.5))
+            xs.append(j - 0.4 + bar * (i + 0.5))
             ys.append(acc)
-            lo.append(max(0.0, acc - float(r.get("ci_low", acc))))
-            hi.append(max(0.0, float(r.get("ci_high", acc)) - acc))
-        ax.bar(xs, ys, width=width * 0.95, label=row.label, yerr=[lo, hi], capsize=2, error_kw={"elinewidth": 0.8})
+            low = r.get("ci_low") if r.get("ci_low") is not None else acc
+            high = r.get("ci_high") if r.get("ci_high") is not None else acc
+            lo.append(max(0.0, acc - float(low)))
+            hi.append(max(0.0, float(high) - acc))
+            highest = max(highest, acc, float(high))
+        ax.bar(xs, ys, width=bar * 0.9, color=colour, edgecolor="0.2", linewidth=0.4, label=_wrap(labels[i], legend_chars // 2),
+               yerr=[lo, hi], capsize=2, error_kw={"elinewidth": 0.8, "ecolor": "0.15"}, zorder=2)
+        for x, y in zip(xs, ys):
+            if y <= 0.0:
+                zero_seen = True
+                stub = Rectangle((x - bar * 0.45, 0.0), bar * 0.9, 0.0, facecolor="none", edgecolor=colour,
+                                 linewidth=1.6, zorder=3, clip_on=False, gid="zero-bar")
+                ax.add_patch(stub)
+    top = axis_top(highest)
+    for stub in [p for p in ax.patches if p.get_gid() == "zero-bar"]:
+        stub.set_height(top * 0.012)  # a visible outline of an empty bar, a hair above the axis
+    ax.set_ylim(0, top)
+    if chance:
+        ax.axhline(chance, color="0.25", linestyle="--", linewidth=0.9, zorder=2.5,
+                   label=f"chance (1/{round(1 / chance)} = {chance:.3f})")
     ax.set_xticks(range(len(tasks)), [t.replace("_", "\n") for t in tasks], fontsize=8)
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("accuracy (95% interval)")
-    ax.set_title(title)
-    ax.grid(axis="y", alpha=0.3)
+    ax.set_xlim(-0.55, len(tasks) - 0.45)
+    ax.set_ylabel("held-out accuracy (95% interval)")
+    ax.set_title(_wrap(title, int(width_in * 72 / (10 * 0.6))), fontsize=10)
+    ax.grid(axis="y", alpha=0.3, zorder=0)
+    ax.set_axisbelow(True)
     if rows:
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        handles, names = ax.get_legend_handles_labels()
+        marks = [i for i, name in enumerate(names) if name.startswith("chance (")]  # the rows first, then the marks
+        handles = [h for i, h in enumerate(handles) if i not in marks] + [handles[i] for i in marks]
+        names = [n for i, n in enumerate(names) if i not in marks] + [names[i] for i in marks]
+        if zero_seen:
+            handles.append(Patch(facecolor="none", edgecolor="0.3", linewidth=1.2))
+            names.append("outline at 0: accuracy 0")
+        longest = max(len(line) for name in names for line in name.splitlines())
+        ncols = max(1, min(len(names), legend_chars // (longest + 6)))
+        fig.legend(handles, names, loc="outside lower center", ncols=ncols, fontsize=7, frameon=False)
     return fig
 
 
-def heatmap_figure(rows: list[ResultRow], title: str = "Held-out accuracy"):
-    """Rows x tasks heatmap of accuracy with the value (and interval) in each cell."""
+def heatmap_figure(rows: list[ResultRow], title: str = "Held-out accuracy", chance: float | None = CHANCE):
+    """Rows x tasks heatmap of accuracy with the value (and interval) in each cell.
+
+    The colour scale runs from 0 to axis_top of the data, but at least 4x
+    chance, so values near chance are told apart without noise around chance
+    being painted as the whole colour range; its colour bar marks chance and
+    the cells print the numbers.
+    """
     import numpy as np
     from matplotlib.figure import Figure
 
     tasks = task_columns(rows)
+    labels = unique_labels([r.label for r in rows])
     data = np.full((len(rows), len(tasks)), np.nan)
     for i, row in enumerate(rows):
         for j, task in enumerate(tasks):
             r = row.tasks.get(task)
             if r and r.get("accuracy") is not None:
                 data[i, j] = float(r["accuracy"])
-    fig = Figure(figsize=(1.5 * len(tasks) + 3, 0.45 * len(rows) + 1.8), dpi=120, layout="constrained")
+    finite = data[np.isfinite(data)]
+    vmax = min(1.0, axis_top(max([float(finite.max()) if finite.size else 0.0, 4 * (chance or 0.0)])))
+    digits = 3 if vmax < 0.2 else 2
+    longest = max((len(label) for label in labels), default=10)
+    fig = Figure(figsize=(1.3 * len(tasks) + 0.075 * min(longest, 60) + 2.2, 0.5 * len(rows) + 1.9), dpi=120, layout="constrained")
     ax = fig.add_subplot()
-    image = ax.imshow(np.ma.masked_invalid(data), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    image = ax.imshow(np.ma.masked_invalid(data), vmin=0, vmax=vmax, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(tasks)), [t.replace("_", "\n") for t in tasks], fontsize=8)
-    ax.set_yticks(range(len(rows)), [r.label for r in rows], fontsize=8)
+    ax.set_yticks(range(len(rows)), [_wrap(label, 60) for label in labels], fontsize=8)
     for i, row in enumerate(rows):
         for j, task in enumerate(tasks):
             r = row.tasks.get(task)
             if not r or r.get("accuracy") is None:
                 continue
-            text = f"{r['accuracy']:.2f}"
+            text = f"{r['accuracy']:.{digits}f}"
             if r.get("ci_low") is not None and r.get("ci_high") is not None:
-                text += f"\n[{r['ci_low']:.2f},{r['ci_high']:.2f}]"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white" if data[i, j] < 0.6 else "black")
-    fig.colorbar(image, ax=ax, label="accuracy")
-    ax.set_title(title)
+                text += f"\n[{r['ci_low']:.{digits}f}, {r['ci_high']:.{digits}f}]"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white" if data[i, j] < 0.6 * vmax else "black")
+    marked = bool(chance) and chance <= vmax  # type: ignore[operator]
+    bar = fig.colorbar(image, ax=ax, label=f"accuracy (white line: chance, 1/{round(1 / chance)})" if marked else "accuracy")
+    if marked:
+        bar.ax.axhline(chance, color="white", linewidth=1.5)
+    ax.set_title(title, fontsize=10)
     return fig
 
 
@@ -287,8 +399,9 @@ def export_all(
     figure_exts = [ext for ext in ("png", "svg", "pdf") if ext in formats]
     if figure_exts:
         suffix = f"\n{subtitle}" if subtitle else ""
-        bars = accuracy_figure(rows, "Held-out accuracy by task" + suffix)
-        heat = heatmap_figure(rows, "Held-out accuracy" + suffix)
+        chance = chance_of(rows)
+        bars = accuracy_figure(rows, "Held-out accuracy by task" + suffix, chance=chance)
+        heat = heatmap_figure(rows, "Held-out accuracy" + suffix, chance=chance)
         for ext in figure_exts:
             written.append(save_figure(bars, out / f"accuracy_by_task.{ext}"))
             written.append(save_figure(heat, out / f"accuracy_heatmap.{ext}"))

@@ -115,14 +115,9 @@ def write_headline(folder: str | Path, output_dir: str | Path) -> list[Path]:
     recipe = (f"{base['steps']} steps, batch {base['batch_size']}, seq_len {base['seq_len']}, lr {base['lr']}, "
               f"warmup {base['warmup_steps']}, decay {base['lr_decay']}, suite {base['suite']}")
     title = f"Trained and evaluated per task ({len(manifest['seeds'])} seeds, mean and 95% t-interval)"
-    bars = accuracy_figure(rows, title=title)
-    ax = bars.axes[0]
-    ax.axhline(CHANCE, color="0.4", linestyle="--", linewidth=0.8, label=f"chance (1/{NUM_VALUES})")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    paths = [
-        save_figure(bars, out / "headline.png"),
-        save_figure(heatmap_figure(rows, title="Mean held-out accuracy (model trained on that task)"), out / "headline_heatmap.png"),
-    ]
+    bars = accuracy_figure(rows, title=title, chance=CHANCE)  # y-axis scaled to the data, the chance line in its legend
+    heat = heatmap_figure(rows, title="Mean held-out accuracy (model trained on that task)", chance=CHANCE)
+    paths = [save_figure(bars, out / "headline.png"), save_figure(heat, out / "headline_heatmap.png")]
     (out / "headline.csv").write_text(headline_csv(rows))
     (out / "headline.md").write_text(
         f"Recipe: {recipe}. Evaluation: {manifest['eval']['examples']} examples per task per seed, eval seed "

@@ -119,12 +119,87 @@ def test_plot_command_writes_the_originals_outputs_and_more(tmp_path, capsys):
     assert plot["series"][0]["accuracy"] == {t: truth.tasks[t]["accuracy"] for t in FAST.tasks}
 
 
-# --------------------------------------------------------------------------- seeds folded in the tables (issue 12)
+# --------------------------------------------------------------------------- figures a paper can use (issue 12)
+
+LONG = "forgetnet_delta_no_surprise"
 
 
 def _row(label: str, accs: dict[str, float], model: str = "forgetnet", **extra) -> export.ResultRow:
     tasks = {t: {"accuracy": a, "ci_low": max(0.0, a - 0.01), "ci_high": a + 0.015} for t, a in accs.items()}
     return export.ResultRow(label, model, tasks, extra=dict(extra))
+
+
+def _near_chance_rows() -> list[export.ResultRow]:
+    tasks = list(FAST.tasks)
+    return [
+        _row("forgetnet (run-a)", {t: 0.02 + 0.004 * i for i, t in enumerate(tasks)}),
+        _row(f"{LONG} · changing_facts lr=0.001 ×3 seeds (6 runs)", {t: 0.03 for t in tasks}, model=LONG),
+        _row("no_forget (run-b)", {**{t: 0.025 for t in tasks}, "multi_hop": 0.0}, model="no_forget"),
+    ]
+
+
+def _drawn(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def test_the_chance_level_is_one_in_the_number_of_values():
+    from forgetnet_core import tasks
+
+    assert export.CHANCE_VALUES == tasks.NUM_VALUES and export.CHANCE == pytest.approx(1 / 48)
+    rows = _near_chance_rows()
+    assert export.chance_of(rows) == pytest.approx(1 / 48)
+    assert export.chance_of([_row("a", {"multi_hop": 0.1}, settings={"knobs": {"values": 8}})]) == pytest.approx(1 / 8)
+    mixed = [_row("a", {"multi_hop": 0.1}, settings={"knobs": {"values": 8}}), rows[0]]
+    assert export.chance_of(mixed) is None  # no one line is chance for both
+
+
+def test_bars_axis_follows_the_data_with_a_chance_line_and_visible_zero_bars():
+    rows = _near_chance_rows()
+    fig = export.accuracy_figure(rows)
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    highest = max(r["ci_high"] for row in rows for r in row.tasks.values())
+    assert low == 0 and highest < high <= 0.1  # scaled to the data, not 0-1 with every bar squashed at the bottom
+    chance = [line for line in ax.get_lines() if line.get_label().startswith("chance")]
+    assert len(chance) == 1 and list(chance[0].get_ydata()) == [pytest.approx(1 / 48)] * 2
+    # The zero bar (no_forget on multi_hop) is drawn as an outline a little above the axis.
+    (stub,) = [p for p in ax.patches if p.get_gid() == "zero-bar"]
+    j = export.task_columns(rows).index("multi_hop")
+    assert j - 0.5 < stub.get_x() < j + 0.5 and stub.get_height() > 0 and stub.get_edgecolor()[3] > 0
+    # High accuracy: the whole 0-1 range.
+    assert export.accuracy_figure([_row("x", {"multi_hop": 0.95})]).axes[0].get_ylim()[1] == pytest.approx(1.05)
+    # The heatmap's colour scale follows the data too, and its numbers have the digits to tell 0.021 from 0.025.
+    heat = export.heatmap_figure(rows)
+    assert heat.axes[0].images[0].get_clim() == (0, pytest.approx(0.1))  # the data reach 0.04: 0-0.1 (at least 4 x chance)
+    assert export.heatmap_figure([_row("x", {"multi_hop": 0.5})]).axes[0].images[0].get_clim() == (0, pytest.approx(0.6))
+    assert "0.025" in [t.get_text().splitlines()[0] for t in heat.axes[0].texts]
+
+
+def test_no_label_is_clipped_overlapping_or_listed_twice():
+    rows = _near_chance_rows() + [
+        _row("forgetnet (run-a)", {t: 0.01 for t in FAST.tasks}),  # a repeated label
+        _row(f"{LONG} · changing_facts · s42 · {LONG}-changing_facts-20261126-101500-1", {t: 0.02 for t in FAST.tasks}, model=LONG),
+    ]
+    for fig in (export.accuracy_figure(rows, "Held-out accuracy by task\n" + FAST.describe()), export.heatmap_figure(rows)):
+        renderer = _drawn(fig)
+        page = fig.bbox
+        ax = fig.axes[0]
+        texts = [t for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_text()] + [ax.title]
+        texts += [t for legend in fig.legends for t in legend.get_texts()]
+        boxes = [t.get_window_extent(renderer) for t in texts]
+        for text, box in zip(texts, boxes):
+            assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1 and page.y0 - 1 <= box.y0 and box.y1 <= page.y1 + 1, text.get_text()
+        ticks = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
+        for a, b in zip(ticks, ticks[1:]):
+            assert a.x1 <= b.x0, "x tick labels overlap"
+    legend = export.accuracy_figure(rows).legends[0]
+    names = [t.get_text() for t in legend.get_texts()]
+    assert len(names) == len(set(names)) and "forgetnet (run-a) #2" in names
+    assert any(LONG in name.replace("\n", "") for name in names)
 
 
 def test_results_md_and_csv_say_when_a_seeds_runs_were_folded(tmp_path):
