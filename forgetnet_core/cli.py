@@ -193,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default="results")
     p.add_argument("--formats", default="png,svg,csv,json,md", help="comma list of png, svg, pdf, csv, json, md")
     p.add_argument("--group-seeds", action="store_true", help="one row per experiment: mean and t-interval across seeds")
+    p.add_argument("--against", metavar="KNOB", choices=KNOB_FLAGS,
+                   help="instead: accuracy against a task knob (records, keys, values, overwrites, min_distance), "
+                        "a line per model, from every cached evaluation under --runs (difficulty_KNOB.png/.csv/.json)")
 
     d = sub.add_parser("demo", help="one example, token by token: what the model read, wrote and erased")
     d.add_argument("--task", type=_choice(TASK_NAMES, "task"), default="changing_facts")
@@ -395,6 +398,20 @@ def cmd_headline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plot_against(args: argparse.Namespace, formats: list[str]) -> int:
+    from .difficulty import curves, samples_from_runs, write_difficulty
+
+    data = curves(samples_from_runs(args.runs, args.against))
+    if not any(len(points) > 1 for lines in data.values() for points in lines.values()):
+        raise UsageError(
+            f"no model under {args.runs} was evaluated at more than one {args.against} value "
+            f"(sweep it: forgetnet sweep --{args.against.replace('_', '-')} 4,8,16 ...)"
+        )
+    for path in write_difficulty(data, args.output_dir, args.against, formats):
+        print(path)
+    return 0
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     from .export import FORMATS, export_all
     from .matrix import plot_rows
@@ -403,6 +420,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise UsageError(f"unknown format '{(unknown or [''])[0]}' (choose from {', '.join(FORMATS)})")
+    if args.against:
+        return cmd_plot_against(args, formats)
     # eval-*/metrics.json (forgetnet eval, the original's layout), then each run's eval_cache.json (the Evaluate screen).
     rows, notices = plot_rows(args.runs, group_seeds=args.group_seeds)  # one row per checkpoint and settings (the newest)
     for notice in notices:

@@ -12,6 +12,7 @@ from . import runs
 from .config import MODEL_NAMES, TASK_NAMES
 from .export import ResultRow, accuracy_figure, heatmap_figure, save_figure
 from .matrix import RowResult, aggregate
+from .difficulty import curves, samples_from_sweep, write_difficulty
 from .sweep import read_manifest, sweep_rows
 from .tasks import NUM_VALUES
 
@@ -30,8 +31,8 @@ def headline_rows(folder: str | Path) -> list[ResultRow]:
     train_time: dict[tuple[str, str], list[float]] = {}
     for row in sweep_rows(folder):
         task_result = row["tasks"].get(row["task"])
-        if task_result is None:
-            continue
+        if task_result is None or row.get("knobs"):
+            continue  # cells of a difficulty dimension belong to the difficulty figure, not the table
         key = (row["model"], row["task"])
         per_cell.setdefault(key, []).append(RowResult(tasks={row["task"]: task_result}))
         original = runs.read_json(folder / row["run"] / runs.METRICS_JSON) or {}
@@ -104,20 +105,31 @@ def headline_markdown(rows: list[ResultRow]) -> str:
 
 
 def write_headline(folder: str | Path, output_dir: str | Path) -> list[Path]:
-    """headline.csv, headline.md, headline.json, headline.png (bars with intervals) and headline_heatmap.png."""
+    """headline.csv, .md, .json, .png (bars with intervals), headline_heatmap.png, and for a sweep over task knobs
+    difficulty_<knob>.png/.csv/.json (accuracy against the knob, a line per model)."""
     folder, out = Path(folder), Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = headline_rows(folder)
-    if not rows:
-        raise ValueError(f"no evaluated runs in {folder} yet")
     manifest = read_manifest(folder)
+    rows = headline_rows(folder)
+    difficulty = {knob: curves(samples_from_sweep(folder, knob)) for knob in manifest.get("knobs") or {}}
+    difficulty = {knob: data for knob, data in difficulty.items() if data}
+    if not rows and not difficulty:
+        raise ValueError(f"no evaluated runs in {folder} yet")
+    out.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    for knob, data in difficulty.items():
+        title = f"Where each memory breaks: accuracy against {knob} ({len(manifest['seeds'])} seeds, mean and 95% t-interval)"
+        paths += write_difficulty(data, out, knob, ("png", "csv", "json"), title=title)
+    if not rows:
+        return paths
     base = manifest["base_config"]
-    recipe = (f"{base['steps']} steps, batch {base['batch_size']}, seq_len {base['seq_len']}, lr {base['lr']}, "
-              f"warmup {base['warmup_steps']}, decay {base['lr_decay']}, suite {base['suite']}")
+    recipe = (f"recipe {base.get('recipe', 'original')}: {base['steps']} steps, batch {base['batch_size']}, "
+              f"seq_len {base['seq_len']}, lr {base['lr']}, warmup {base['warmup_steps']}, decay {base['lr_decay']}, "
+              f"recall loss {base.get('recall_loss_weight', 0.0)}, conv {base.get('conv', 'auto') if base.get('conv') is not None else 'auto'}, "
+              f"position offsets {base.get('position_offsets', 'random')}, suite {base['suite']}")
     title = f"Trained and evaluated per task ({len(manifest['seeds'])} seeds, mean and 95% t-interval)"
     bars = accuracy_figure(rows, title=title, chance=CHANCE)  # y-axis scaled to the data, the chance line in its legend
     heat = heatmap_figure(rows, title="Mean held-out accuracy (model trained on that task)", chance=CHANCE)
-    paths = [save_figure(bars, out / "headline.png"), save_figure(heat, out / "headline_heatmap.png")]
+    paths += [save_figure(bars, out / "headline.png"), save_figure(heat, out / "headline_heatmap.png")]
     (out / "headline.csv").write_text(headline_csv(rows))
     (out / "headline.md").write_text(
         f"Recipe: {recipe}. Evaluation: {manifest['eval']['examples']} examples per task per seed, eval seed "
