@@ -1068,6 +1068,12 @@ def export_folder_name(rows: Sequence[Any], settings: EvalSettings | None = None
     return "-".join(p for p in parts if p)
 
 
+def results_root(runs_dir: str | Path) -> Path:
+    """Where the lab's exports go by default: `results/` beside the runs directory (never the current directory
+    by accident: `forgetnet-lab --runs-dir /data/runs` exports to /data/results wherever it was started)."""
+    return Path(runs_dir).resolve().parent / "results"
+
+
 def where_files_are() -> str | None:
     """Over SSH, a note that files are on the server (for notifications); None on a local terminal."""
     if os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_CLIENT") or os.environ.get("SSH_TTY"):

@@ -18,6 +18,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from forgetnet_core.config import SUITE_NAMES, TASK_NAMES, TrainConfig
+from forgetnet_core.matrix import results_root
 from forgetnet_core.runs import CHECKPOINT_FILE, effective_state, read_status
 
 from .launchers import DetachedLauncher, Launcher
@@ -79,6 +80,7 @@ class ForgetNetLab(App):
         self,
         runs_dir: str | Path = "runs",
         launcher: Launcher | None = None,
+        results_dir: str | Path | None = None,
         screen: str = "runs",
         stepper: StepperOptions | None = None,
         poll_interval: float = 1.0,
@@ -91,6 +93,8 @@ class ForgetNetLab(App):
         self.DEFAULT_MODE = screen  # the first screen is composed directly, with no blank frame before it
         super().__init__()
         self.runs_dir = Path(runs_dir)
+        # Exports (screens 3 and 4) go here: results/ beside the runs directory unless --results-dir says otherwise.
+        self.results_dir = Path(results_dir).resolve() if results_dir is not None else results_root(self.runs_dir)
         self.launcher: Launcher = launcher or DetachedLauncher()
         self.stepper_options = stepper or StepperOptions()
         self.poll_interval = poll_interval
@@ -116,7 +120,7 @@ class ForgetNetLab(App):
         elif name == "evaluate":
             from .screens.evaluate import EvaluateScreen
 
-            screen = EvaluateScreen(self.runs_dir)
+            screen = EvaluateScreen(self.runs_dir)  # it exports to self.results_dir
         else:
             from .screens.stepper import StepperScreen
 
@@ -298,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal lab for ForgetNet: configure, launch and watch training runs.",
     )
     parser.add_argument("--runs-dir", default="runs", metavar="DIR", help="where runs live (default: runs/)")
+    parser.add_argument("--results-dir", metavar="DIR", help="where exports go (default: results/ beside the runs directory)")
     parser.add_argument("--screen", choices=SCREEN_NAMES, default="runs", help="the screen to open on")
     stepper = parser.add_argument_group("stepper", "options passed to the Stepper screen")
     stepper.add_argument("--checkpoint", metavar="PATH", help="a run directory or checkpoint.pt to step through")
@@ -311,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     app = ForgetNetLab(
         runs_dir=args.runs_dir,
+        results_dir=args.results_dir,
         screen=args.screen,
         stepper=StepperOptions(checkpoint=args.checkpoint, task=args.task, seed=args.seed, suite=args.suite),
     )

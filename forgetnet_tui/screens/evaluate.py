@@ -28,6 +28,8 @@ from forgetnet_core.matrix import (
     checkpoint_rows,
     export_folder_name,
     export_rows,
+    folded_note,
+    results_root,
     sweep_specs,
     where_files_are,
 )
@@ -172,7 +174,7 @@ class EvaluateScreen(Screen):
     ) -> None:
         super().__init__()
         self.runs_dir = Path(runs_dir)
-        self.results_dir = results_dir
+        self.results_dir = results_dir  # None: the app's --results-dir, else results/ beside the runs directory
         self.row_evaluator = row_evaluator or _default_evaluator
         self.device = device
         self.settings = settings or EvalSettings()
@@ -192,6 +194,7 @@ class EvaluateScreen(Screen):
         self.last_export: list[Path] = []
         self._stop: threading.Event | None = None
         self._fresh_seeds: dict[str, int] = {}
+        self._folds_told: set[str] = set()  # groups whose repeated seeds the user has been told about
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -289,6 +292,15 @@ class EvaluateScreen(Screen):
         self._update_title()
         self._update_detail()
         self.refresh_bindings()
+        self._tell_folds()
+
+    def _tell_folds(self) -> None:
+        """Say once per group when some seed has several runs in it (e.g. two sweeps of one config): they are folded."""
+        fresh = [row for row in self.rows if row.folded() and f"{row.key}|{row.folded()}" not in self._folds_told]
+        if not fresh:
+            return
+        self._folds_told |= {f"{row.key}|{row.folded()}" for row in fresh}
+        self.notify(folded_note(fresh) or "", title="Repeated seeds", timeout=8, markup=False)
 
     def _status(self, row: MatrixRow) -> Text:
         if row.kind != "group":
@@ -306,9 +318,9 @@ class EvaluateScreen(Screen):
             return status_cell("running", None, (round((have + partial) * 100), 100 * len(row.members)))
         if row.result is not None:
             failed = sum(1 for k in row.members if (r := self.results.get(k)) is not None and r.error)
-            detail = f"{row.result.n_seeds}/{len(row.members)} seeds" if failed else f"{len(row.members)} seeds"
+            detail = f"{row.result.n_seeds}/{row.n_seeds} seeds" if failed else f"{row.n_seeds} seeds"
             return status_cell("", row.result, detail=detail)
-        return status_cell("cancelled" if "cancelled" in states else "", None, detail=f"{have}/{len(row.members)} seeds" if have else "")
+        return status_cell("cancelled" if "cancelled" in states else "", None, detail=f"{have}/{len(row.members)} runs" if have else "")
 
     def _update_title(self) -> None:
         n = len(self.rows)
@@ -334,9 +346,15 @@ class EvaluateScreen(Screen):
         text = Text()
         result = row.result
         if row.kind == "group":
-            seeds = ", ".join(str(s) for s in row.seeds)
-            text.append(f"{len(row.members)} runs differing only in seed ({seeds}): ")
-            text.append("mean and 95% t-interval across seeds" if result is not None else "evaluate every seed to see the mean")
+            folded = row.folded()
+            if folded:
+                text.append(f"{folded} differing only in seed: ")
+                text.append("the runs of one seed are averaged first, then mean and 95% t-interval across the "
+                            f"{row.n_seeds} distinct seeds" if result is not None else "evaluate every run to see the mean")
+            else:
+                seeds = ", ".join(str(s) for s in row.seeds)
+                text.append(f"{len(row.members)} runs differing only in seed ({seeds}): ")
+                text.append("mean and 95% t-interval across seeds" if result is not None else "evaluate every seed to see the mean")
             text.append(" · enter " + ("collapses" if row.expanded else "expands"))
         else:
             spec = specs.get(row.members[0])
@@ -690,7 +708,15 @@ class EvaluateScreen(Screen):
     # ------------------------------------------------------------------ export
 
     def export_root(self) -> Path:
-        return (self.results_dir or Path("results")).resolve()
+        """This screen's results_dir, the app's --results-dir, else results/ beside the runs directory (never the
+        current directory by accident)."""
+        folder = self.results_dir
+        if folder is None:
+            try:
+                folder = getattr(self.app, "results_dir", None)
+            except Exception:  # noqa: BLE001 - not mounted in an app (tests, scripts)
+                folder = None
+        return Path(folder).resolve() if folder is not None else results_root(self.runs_dir)
 
     def action_export(self) -> None:
         specs = {s.key: s for s in self.specs}
@@ -744,6 +770,8 @@ class EvaluateScreen(Screen):
         names = "\n".join(f"  {p.name}" for p in message.paths)
         where = where_files_are()
         note = f"\n{where}" if where else ""
+        if any(row.folded() for row in self.rows):
+            note += "\nRepeated seeds were averaged per seed first (results.md says which)"
         self.notify(
             f"Exported {len(message.paths)} files to\n{message.folder}/\n{names}{note}",
             title="Export",

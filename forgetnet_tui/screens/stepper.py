@@ -132,7 +132,7 @@ class StepperScreen(Screen):
         ("Stepper: new example", "The next seed's example (n)", "new_example"),
         ("Stepper: pick model", "A run's checkpoint, the bundled checkpoint or a fresh model (m)", "pick_model"),
         ("Stepper: compare models", "Two models side by side on the same example (c)", "compare"),
-        ("Stepper: export", "SVG of the screen and a PNG of the read/write heatmaps, under results/ (x)", "export"),
+        ("Stepper: export", "SVG of the screen and a PNG of the read/write heatmaps, under results/ beside the runs (x)", "export"),
     )
     DEFAULT_CSS = """
     StepperScreen #stepper-strip { background: $boost; }
@@ -221,7 +221,11 @@ class StepperScreen(Screen):
 
     @property
     def results_dir(self) -> Path:
-        return Path(getattr(self.app, "results_dir", Path("results")))
+        """The app's results folder (results/ beside the runs directory, or --results-dir)."""
+        from forgetnet_core.matrix import results_root
+
+        folder = getattr(self.app, "results_dir", None)
+        return Path(folder) if folder is not None else results_root(self.runs_dir)
 
     # ------------------------------------------------------------------ computing traces
 

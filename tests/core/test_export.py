@@ -256,3 +256,21 @@ def test_plot_names_a_corrupt_eval_file_instead_of_skipping_it_silently(tmp_path
     _eval_dir(runs_dir, "20260101-000001", None, 0.03)
     assert cli.main(["plot", "--runs", str(runs_dir), "--output-dir", str(tmp_path / "out"), "--formats", "csv"]) == 0
     assert str(bad) in capsys.readouterr().err
+
+
+def test_the_labs_export_folders_are_git_ignored_and_committed_results_are_not():
+    import shutil
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+
+    def ignored(path: str) -> bool:
+        return subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=root).returncode == 0
+
+    assert ignored("results/accuracy-forgetnet-v2-160ex-len64-20260101-000000/accuracy_by_task.png")
+    assert ignored("results/stepper-forgetnet-changing_facts-seed0-t12-20260101-000000.png")
+    assert ignored("results/stepper-a-vs-b-changing_facts-seed0-t3-20260101-000000-a.png")
+    assert not ignored("results/headline-v2/headline.png")
+    assert not ignored("results/headline-v2/headline.md")

@@ -227,3 +227,73 @@ async def test_the_matrix_fits_80x24(runs_root, tmp_path):
         assert app.focused is screen.query_one("#setting-examples")
         await pilot.press("escape")
         assert app.focused is table
+
+
+async def test_repeated_seeds_are_folded_said_and_exported_beside_the_runs(runs_root, tmp_path, monkeypatch):
+    """A second sweep of seeds 1 and 2 (copies of those runs): one group of 3 seeds, 5 runs, told and exported so."""
+    for spec in matrix.checkpoint_rows(runs_root):
+        if spec.run_dir.name != "broken-run":
+            evaluate_row(spec, FAST)
+    for spec in matrix.checkpoint_rows(runs_root):
+        if spec.model == "forgetnet" and spec.seed in (1, 2):
+            shutil.copytree(spec.run_dir, runs_root / f"{spec.run_dir.name}-again")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    app = Host(lambda: EvaluateScreen(runs_root, settings=FAST))  # no results_dir: the default
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await loaded(pilot)
+        group = next(row for row in screen.rows if row.kind == "group")
+        assert group.label == "forgetnet · changing_facts ×3 seeds (5 runs)"
+        assert group.result.n_seeds == 3 and group.result.n_runs == 5
+        by_seed = {}
+        for spec in screen.specs:
+            if spec.key in group.members:
+                by_seed.setdefault(spec.seed, []).append(screen.results[spec.key].tasks["multi_hop"]["accuracy"])
+        mean, low, high = matrix.mean_interval([sum(v) / len(v) for _, v in sorted(by_seed.items())])
+        cell = group.result.tasks["multi_hop"]
+        assert (cell["accuracy"], cell["ci_low"], cell["ci_high"]) == (pytest.approx(mean), pytest.approx(low), pytest.approx(high))
+        assert cells(screen, group.key)[1] == "✓ 3 seeds"
+        assert any("seed 1 ×2, seed 2 ×2" in note and "averaged" in note for note in app.notes)
+        table = screen.query_one(EvalMatrix)
+        table.move_cursor(row=table.get_row_index(group.key))
+        await pilot.pause()
+        assert "averaged first" in str(screen.query_one("#eval-detail").render())
+        await pilot.press("enter")  # expanded: the export lists the mean and each run once
+        await pilot.pause()
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportDialog), what="export dialog")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: bool(screen.last_export), timeout=30, what="export")
+        (folder,) = (runs_root.parent / "results").iterdir()
+        assert not (elsewhere / "results").exists()
+        records = list(csv.DictReader(io.StringIO((folder / "results.csv").read_text())))
+        labels = [r["label"] for r in records if r["task"] == "multi_hop"]
+        assert len(labels) == len(set(labels)) == 1 + 5 + 1  # the group, its 5 runs, local_transformer
+        mean_row = next(r for r in records if r["label"] == group.label and r["task"] == "multi_hop")
+        assert mean_row["n_seeds"] == "3" and mean_row["n_runs"] == "5"
+        assert "5 runs of 3 seeds (seed 1 ×2, seed 2 ×2)" in (folder / "results.md").read_text()
+        assert any(n.startswith("Exported") and "Repeated seeds" in n for n in app.notes)
+
+
+def test_the_lab_exports_beside_its_runs_directory_or_to_results_dir(tmp_path, monkeypatch):
+    from forgetnet_tui.app import ForgetNetLab, build_parser
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    assert ForgetNetLab(runs_dir=tmp_path / "data" / "runs").results_dir == tmp_path / "data" / "results"
+    assert ForgetNetLab(runs_dir="runs").results_dir == tmp_path / "results"  # the runs directory's parent, spelled out
+    args = build_parser().parse_args(["--runs-dir", "data/runs", "--results-dir", "out/figs"])
+    app = ForgetNetLab(runs_dir=args.runs_dir, results_dir=args.results_dir)
+    assert app.results_dir == tmp_path / "out" / "figs" and app.results_dir.is_absolute()
+    assert build_parser().parse_args([]).results_dir is None
+    assert EvaluateScreen(tmp_path / "data" / "runs").export_root() == tmp_path / "data" / "results"
+
+
+async def test_the_evaluate_screen_exports_where_the_app_says(runs_root, tmp_path):
+    from forgetnet_tui.app import ForgetNetLab
+
+    app = ForgetNetLab(runs_dir=runs_root, results_dir=tmp_path / "figs", screen="evaluate", resolve_device=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await loaded(pilot)
+        assert screen.export_root() == tmp_path / "figs"

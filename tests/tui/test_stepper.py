@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from textual.widgets import OptionList
 
+from forgetnet_core.config import MODEL_NAMES
 from forgetnet_core.stepper import fresh_source
 from forgetnet_tui.screens.stepper import ModelPicker, StepperScreen, time_keypress
 from forgetnet_tui.widgets.memory_views import MemoryHeatmap, SlotBars, Timeline
@@ -153,7 +154,7 @@ async def test_compare_two_models_side_by_side(make_app):
         picker = app.screen
         labels = [s.label for s in picker.sources]
         assert any("bundled" in label for label in labels)
-        assert sum("fresh" in label for label in labels) == 7
+        assert sum("fresh" in label for label in labels) == len(MODEL_NAMES)
         target = next(i for i, s in enumerate(picker.sources) if s.kind == "fresh" and s.model == "no_forget")
         options = picker.query_one(OptionList)
         await pilot.press(*["down"] * (target - (options.highlighted or 0)), "enter")
@@ -198,13 +199,15 @@ async def test_transformer_says_it_has_no_memory(make_app):
         assert "β" not in plain(panel.query_one(Timeline))  # no read/write heatmaps, only surprise and the axis
 
 
-async def test_export_writes_svg_and_png(make_app, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+async def test_export_writes_svg_and_png(make_app, tmp_path, runs_dir, monkeypatch):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # exports go beside the runs directory, not into the current one
     app = await open_stepper(make_app)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot, app)
         await pilot.press("j", "x")
-        results = tmp_path / "results"
+        results = runs_dir.parent / "results"
         await wait_for(pilot, lambda: len(list(results.glob("stepper-*.png"))) == 1, timeout=20, what="the PNG")
         svg = list(results.glob("stepper-*.svg"))
         assert len(svg) == 1 and "forgetnet-lab" in svg[0].read_text()
@@ -212,6 +215,7 @@ async def test_export_writes_svg_and_png(make_app, tmp_path, monkeypatch):
         assert png.read_bytes()[:4] == b"\x89PNG"
         await wait_for(pilot, lambda: any(png.name in str(n.message) for n in app._notifications), what="the notice")
         assert screen.cursor == screen.trace.next_event(0) and f"-t{screen.cursor}-" in png.name
+    assert not (elsewhere / "results").exists()
 
 
 async def test_renders_at_80x24(make_app):
