@@ -409,21 +409,38 @@ def default_source(checkpoint: str | None = None) -> ModelSource:
 # --------------------------------------------------------------------------- figure
 
 
+# Token-label colours of the slot-by-time figure, by strip mark, and what each says (the figure's legend).
+MARK_COLOURS = {"latest": "#1a9850", "stale": "#d73027", "overwrite": "#fc8d59", "fact": "#4575b4",
+                "hop": "#4575b4", "query": "#7b3294"}
+MARK_MEANINGS = {
+    "latest": "newest fact about the queried key (the answer)",
+    "stale": "stale fact (overwritten later)",
+    "overwrite": "overwrite of the queried key",
+    "fact": "fact about the queried key",
+    "hop": "hop of the multi-hop chain",
+    "query": "query",
+}
+
+
 def slot_time_figure(st: StepperTrace, upto: Optional[int] = None):
     """A matplotlib Figure (no pyplot state) of the read and write weights, slot by time, tokens on the time axis.
 
     Columns after ``upto`` (the cursor) are left blank, as on the screen.
-    Tick labels are coloured by the strip's marks (stale, newest, query).
+    Tick labels are coloured by the strip's marks (stale, newest, query), and
+    a legend under the axes says what each colour means. The title is wrapped
+    to the figure's width, so a long run name is never clipped.
     """
     if not st.has_memory:
         raise ValueError(f"{st.model_name} keeps no memory: there are no read or write weights to plot")
+    import textwrap
+
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
     T, S = st.read.shape
     upto = T - 1 if upto is None else max(0, min(int(upto), T - 1))
-    colours = {"latest": "#1a9850", "stale": "#d73027", "overwrite": "#fc8d59", "fact": "#4575b4",
-               "hop": "#4575b4", "query": "#7b3294"}
-    fig = Figure(figsize=(max(8.0, T * 0.17), 6.4), layout="constrained")
+    width = max(8.0, T * 0.17)
+    fig = Figure(figsize=(width, 7.0), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
     for ax, data, title in ((axes[0], st.read, "read weight β (slot × time)"),
                             (axes[1], st.write, "write weight α (slot × time)")):
@@ -442,10 +459,18 @@ def slot_time_figure(st: StepperTrace, upto: Optional[int] = None):
     for t, lab in enumerate(ax.get_xticklabels()):
         kind = st.marks.get(t)
         if kind:
-            lab.set_color(colours[kind])
+            lab.set_color(MARK_COLOURS[kind])
             lab.set_fontweight("bold")
+    present = [k for k in MARK_COLOURS if k in set(st.marks.values())]
+    handles = [Line2D([], [], color=MARK_COLOURS[k], marker="s", linestyle="none", markersize=7) for k in present]
+    handles.append(Line2D([], [], color="0.3", linestyle=":", linewidth=1.2))
+    names = [MARK_MEANINGS[k] for k in present] + [f"cursor (t={upto})"]
+    fig.legend(handles, names, loc="outside lower center", ncols=min(len(names), 4), fontsize=8, frameon=False,
+               title="token labels", title_fontsize=8)
     verdict = st.verdict.describe() if st.verdict else ""
-    fig.suptitle(f"{st.model_label} — {st.task} ({st.suite}) seed {st.seed}, cursor t={upto}.  {verdict}", fontsize=10)
+    chars = int(width * 72 / (10 * 0.62))  # 10-pt characters across the figure
+    lines = [st.model_label, f"{st.task} ({st.suite}), example seed {st.seed}, cursor t={upto}" + (f" · {verdict}" if verdict else "")]
+    fig.suptitle("\n".join(part for line in lines for part in textwrap.wrap(line, chars)), fontsize=10)
     return fig
 
 
@@ -455,6 +480,37 @@ def save_slot_time_png(st: StepperTrace, path: str | Path, upto: Optional[int] =
     path.parent.mkdir(parents=True, exist_ok=True)
     slot_time_figure(st, upto).savefig(path, dpi=120)
     return path
+
+
+def source_slug(source: Optional[ModelSource]) -> str:
+    """A model source as a file-name part: a checkpoint's run directory name, 'bundled-<model>' or 'fresh-<model>'."""
+    if source is None:
+        return "model"
+    if source.kind == "checkpoint" and source.path:
+        path = Path(source.path)
+        name = path.parent.name if path.name == "checkpoint.pt" else path.stem
+    elif source.kind == "bundled":
+        name = f"bundled-{source.model}"
+    else:
+        name = f"{source.kind}-{source.model}"
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "model"
+
+
+def export_names(primary: Optional[ModelSource], compare: Optional[ModelSource], task: str, seed: int, cursor: int,
+                 stamp: str) -> tuple[str, list[str]]:
+    """(the export's base name, the PNG name of each model): compare mode names both models' runs.
+
+    One model: ``stepper-<run>-<task>-seed<S>-t<T>-<stamp>`` and ``<base>.png``.
+    Two: ``stepper-<run A>-vs-<run B>-<task>-...`` and ``<base>-<run A>.png``,
+    ``<base>-<run B>.png`` (``-2`` on the second when a model is compared with itself).
+    """
+    a = source_slug(primary)
+    if compare is None:
+        base = f"stepper-{a}-{task}-seed{seed}-t{cursor}-{stamp}"
+        return base, [f"{base}.png"]
+    b = source_slug(compare)
+    base = f"stepper-{a}-vs-{b}-{task}-seed{seed}-t{cursor}-{stamp}"
+    return base, [f"{base}-{a}.png", f"{base}-{b}{'-2' if b == a else ''}.png"]
 
 
 __all__ = [
@@ -472,9 +528,11 @@ __all__ = [
     "checkpoint_source",
     "default_source",
     "example_batch",
+    "export_names",
     "fresh_source",
     "list_model_sources",
     "marks_and_events",
     "save_slot_time_png",
     "slot_time_figure",
+    "source_slug",
 ]

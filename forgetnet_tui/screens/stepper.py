@@ -417,23 +417,25 @@ class StepperScreen(Screen):
     def action_export(self) -> None:
         if self.trace is None:
             return
+        from forgetnet_core.stepper import export_names  # torch is loaded already: the trace came from it
+
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        base = f"stepper-{self.trace.model_name}-{self.task_name}-seed{self.seed}-t{self.cursor}-{stamp}"
+        compare = self.compare_source if self.compare_trace is not None else None
+        base, png_names = export_names(self.source, compare, self.task_name, self.seed, self.cursor, stamp)
         out = self.results_dir
         out.mkdir(parents=True, exist_ok=True)
         svg = Path(self.app.save_screenshot(filename=f"{base}.svg", path=str(out)))
-        traces = [tr for tr in (self.trace, self.compare_trace) if tr is not None and tr.has_memory]
-        self._export_pngs(traces, self.cursor, out, base, svg)
+        pngs = [(tr, out / name) for tr, name in zip((self.trace, self.compare_trace), png_names) if tr is not None and tr.has_memory]
+        self._export_pngs(pngs, self.cursor, svg)
 
     @work(thread=True, exit_on_error=False, group="stepper-export")
-    def _export_pngs(self, traces: list[Any], cursor: int, out: Path, base: str, svg: Path) -> None:
+    def _export_pngs(self, pngs: list[tuple[Any, Path]], cursor: int, svg: Path) -> None:
         from forgetnet_core.stepper import save_slot_time_png
 
         paths = [svg]
         try:
-            for i, tr in enumerate(traces):
-                suffix = "" if i == 0 else f"-vs-{tr.model_name}"
-                paths.append(save_slot_time_png(tr, out / f"{base}{suffix}.png", cursor))
+            for tr, path in pngs:
+                paths.append(save_slot_time_png(tr, path, cursor))
         except Exception as exc:  # noqa: BLE001
             self.post_message(self.ExportWritten(paths, f"{type(exc).__name__}: {exc}"))
             return

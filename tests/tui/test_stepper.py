@@ -12,7 +12,7 @@ import pytest
 from textual.widgets import OptionList
 
 from forgetnet_core.config import MODEL_NAMES
-from forgetnet_core.stepper import fresh_source
+from forgetnet_core.stepper import fresh_source, source_slug
 from forgetnet_tui.screens.stepper import ModelPicker, StepperScreen, time_keypress
 from forgetnet_tui.widgets.memory_views import MemoryHeatmap, SlotBars, Timeline
 from forgetnet_tui.widgets.stepper_panel import ModelPanel, Readout
@@ -216,6 +216,24 @@ async def test_export_writes_svg_and_png(make_app, tmp_path, runs_dir, monkeypat
         await wait_for(pilot, lambda: any(png.name in str(n.message) for n in app._notifications), what="the notice")
         assert screen.cursor == screen.trace.next_event(0) and f"-t{screen.cursor}-" in png.name
     assert not (elsewhere / "results").exists()
+
+
+async def test_compare_export_names_both_models_runs(make_app, tmp_path):
+    app = await open_stepper(make_app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot, app)
+        screen.set_compare(fresh_source("no_forget"))
+        await wait_for(pilot, lambda: screen.compare_trace is not None, what="the compared trace")
+        await pilot.press("x")
+        results = tmp_path / "results"
+        await wait_for(pilot, lambda: len(list(results.glob("stepper-*.png"))) == 2, timeout=20, what="two PNGs")
+        a = source_slug(screen.source)  # the bundled checkpoint: "bundled-forgetnet"
+        assert a in ("bundled-forgetnet", "fresh-forgetnet")
+        (svg,) = results.glob("stepper-*.svg")
+        assert svg.name.startswith(f"stepper-{a}-vs-fresh-no_forget-changing_facts-seed0-")
+        pngs = sorted(p.name for p in results.glob("stepper-*.png"))
+        assert [p for p in pngs if p.endswith(f"-{a}.png")] and [p for p in pngs if p.endswith("-fresh-no_forget.png")]
+        assert all(p.startswith(svg.stem) for p in pngs)
 
 
 async def test_renders_at_80x24(make_app):
