@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from . import runs
-from .config import MIN_SEQ_LEN, MODEL_NAMES, SUITE_NAMES, TASK_NAMES, FieldError
+from .config import MIN_SEQ_LEN, MODEL_NAMES, SUITE_NAMES, TASK_NAMES, FieldError, TaskKnobs
 
 CACHE_FILE = "eval_cache.json"
 CACHE_VERSION = 1
@@ -59,6 +59,7 @@ class EvalSettings:
     seed: int = DEFAULT_EVAL_SEED  # seeds the eval stream (v2); v1 always uses the original's 123 + i
     tasks: tuple[str, ...] = TASK_NAMES  # the columns
     batch_size: int = 32  # examples per forward pass; changes speed, not results
+    knobs: TaskKnobs = TaskKnobs()  # task difficulty (records, keys, ...), applied to each task where it means something
 
     @property
     def extrapolation_length(self) -> int:
@@ -90,6 +91,11 @@ class EvalSettings:
         unknown = [t for t in self.tasks if t not in TASK_NAMES]
         if unknown or not self.tasks:
             errors.append(FieldError("tasks", f"unknown task(s) {', '.join(unknown)}" if unknown else "choose at least one task"))
+        if not errors:
+            for task in self.tasks:
+                for error in self.knobs.validate(task, self.length_of(task), self.suite):
+                    if error.field not in {e.field for e in errors}:
+                        errors.append(FieldError(error.field, f"{task}: {error.message}"))
         return errors
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,6 +106,8 @@ class EvalSettings:
             "extrapolation_len": self.extrapolation_length,
             "seed": self.seed,
             "tasks": list(self.tasks),
+            # Only knobs that differ from the task definitions, so results cached before knobs existed still match.
+            **({"knobs": self.knobs.changed()} if not self.knobs.is_default() else {}),
         }
 
     @classmethod
@@ -113,6 +121,7 @@ class EvalSettings:
             extrapolation_len=None if extrap in (None, EXTRAPOLATION_FACTOR * seq_len) else int(extrap),
             seed=int(data.get("seed", DEFAULT_EVAL_SEED)),
             tasks=tuple(data.get("tasks", TASK_NAMES)),
+            knobs=TaskKnobs.from_dict(data.get("knobs")),
         )
 
     def cache_key(self) -> str:
@@ -122,7 +131,8 @@ class EvalSettings:
     def describe(self) -> str:
         """One line for titles: 'v2 · 160 examples/task · len 64, extrapolation 192 · seed 123'."""
         seed = "seeds 123+i (v1)" if self.suite == "v1" else f"seed {self.seed}"
-        return f"{self.suite} · {self.examples} examples/task · len {self.seq_len}, extrapolation {self.extrapolation_length} · {seed}"
+        knobs = f" · {self.knobs.describe()}" if not self.knobs.is_default() else ""
+        return f"{self.suite} · {self.examples} examples/task · len {self.seq_len}, extrapolation {self.extrapolation_length} · {seed}{knobs}"
 
 
 def _length_errors(name: str, value: Any, max_seq_len: int) -> list[FieldError]:
@@ -449,6 +459,7 @@ def evaluate_row(
             on_progress=on_progress,
             extrapolation_len=settings.extrapolation_length,
             examples=settings.examples,
+            knobs=settings.knobs,
         )
         wall = time.perf_counter() - started
     except EvaluationCancelled:
