@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,52 +22,84 @@ from textual.worker import Worker, get_current_worker
 
 from forgetnet_core.runs import CONFIG_FILE, METRICS_JSONL, effective_state, read_json, read_status
 
-from ..run_listing import RunTail, newest_run
-
-from ..series import Curve, RunSeries, downsample, ema_debiased, format_number
-from ..widgets.header import LabHeader
-from ..widgets.keybar import KeyBar
+from ..run_listing import newest_run
+from ..series import EMPTY_SNAPSHOT, MetricsReader, RunSeries, SeriesSnapshot, SeriesView, format_accuracy, format_number
 from ..widgets.charts import (
-    PRIMARY_MARKER,
-    SECONDARY_MARKER,
+    AUX_COLOUR,
+    ERASE_COLOUR,
+    HELD_OUT_COLOUR,
+    POINTS,
+    SURPRISE_COLOUR,
     ChartSpec,
     ColourBook,
     Line,
     LineChart,
+    chart_legend,
     render_chart,
+    step_label,
 )
+from ..widgets.header import LabHeader
+from ..widgets.keybar import KeyBar
 from ..widgets.progress import Progress, ProgressLine
 
 if TYPE_CHECKING:
     from ..app import ForgetNetLab
 
-SMOOTHING = 0.9  # EMA weight of the smoothing toggle
+STARTUP = 0.02  # the aux loss's first 2% of steps never stretch the loss axis: its step-0 spike is cut off (marked ▲)
+LOAD_POST_INTERVAL = 0.2  # while a long file loads, show what is read so far this often (seconds)
+
+
+class FeedSource:
+    """The reading side of one watched run: its chunked reader and the series it grows.
+
+    Only the poll worker touches it, and `lock` keeps that to one thread even
+    when a cancelled worker is still finishing its chunk as the next starts.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.reader = MetricsReader(path / METRICS_JSONL)
+        self.series = RunSeries()
+        self.lock = threading.Lock()
+        self.posted = -1  # series.version last sent to the UI
 
 
 @dataclass
 class Feed:
-    """One run being watched: its tail of metrics.jsonl and what has been read so far (UI thread owns it)."""
+    """One run being watched, as the UI thread sees it: the latest snapshot of its series, status and config."""
 
     path: Path
-    tail: RunTail
-    series: RunSeries = field(default_factory=RunSeries)
+    source: FeedSource
+    series: SeriesSnapshot = EMPTY_SNAPSHOT
     status: dict[str, Any] | None = None
     config: dict[str, Any] | None = None
     state: str = "?"
     bad_lines: int = 0
+    reading: float | None = None  # fraction of metrics.jsonl read while a long file loads, else None
 
 
 @dataclass
 class FeedUpdate:
-    """What one poll of one run found (made in a worker thread)."""
+    """What one poll found for one run (made in the worker)."""
 
     path: Path
-    records: list[dict[str, Any]]
+    source: FeedSource
+    series: SeriesSnapshot | None  # None: unchanged
     bad: int
-    reset: bool
     status: dict[str, Any] | None
     state: str
     config: dict[str, Any] | None
+    reading: float | None = None  # the fraction read, while more of the file remains
+
+
+@dataclass(frozen=True)
+class RunView:
+    """One run as the charts draw it."""
+
+    colour: int
+    series: SeriesSnapshot
+    primary: bool = True
+    label: str = ""  # names an overlay in the chart legends
+    model: str = "?"
 
 
 @dataclass(frozen=True)
@@ -96,16 +130,16 @@ class TrainScreen(Screen):
     log_loss: reactive[bool] = reactive(False, init=False)
 
     class Polled(Message):
-        def __init__(self, generation: int, updates: list[FeedUpdate]) -> None:
+        def __init__(self, updates: list[FeedUpdate]) -> None:
             super().__init__()
-            self.generation = generation
             self.updates = updates
 
     class ChartsRendered(Message):
-        def __init__(self, texts: dict[str, Text], titles: dict[str, str]) -> None:
+        def __init__(self, texts: dict[str, Text], titles: dict[str, str], legends: dict[str, Text]) -> None:
             super().__init__()
             self.texts = texts
             self.titles = titles
+            self.legends = legends
 
     class DefaultRunFound(Message):
         def __init__(self, path: Path | None) -> None:
@@ -126,9 +160,9 @@ class TrainScreen(Screen):
         self.redraw_interval = redraw_interval
         self.feeds: dict[Path, Feed] = {}
         self.primary: Path | None = None
-        self.generation = 0
         self.dirty = False
         self.redraws = 0
+        self._drawn_data = False  # the charts show data of the current runs (until then, data is drawn on arrival)
         self._poll_worker: Worker | None = None
         self._lab_timers: list[Timer] = []
         self._looked_for_default = False
@@ -183,11 +217,13 @@ class TrainScreen(Screen):
         self._looked_for_default = True
         wanted = [Path(primary), *[Path(p) for p in overlays if Path(p) != Path(primary)]]
         old = self.feeds
-        self.feeds = {p: old[p] if p in old else Feed(p, RunTail(p / METRICS_JSONL)) for p in wanted}
+        self.feeds = {p: old[p] if p in old else Feed(p, FeedSource(p)) for p in wanted}
+        if set(old) - set(self.feeds) and self._poll_worker is not None:
+            self._poll_worker.cancel()  # stop loading a run no longer watched; it ends after its current chunk
         self.primary = wanted[0]
         for path in wanted:
             self.colours.colour(path.name)
-        self.generation += 1
+        self._drawn_data = any(feed.series.has_data for feed in self.feeds.values())
         self._show_progress()
         self._show_details()
         self.poll()
@@ -211,42 +247,56 @@ class TrainScreen(Screen):
         """Read what every watched run appended since the last poll, off the UI thread (one poll at a time)."""
         if not self.feeds or (self._poll_worker is not None and not self._poll_worker.is_finished):
             return
-        feeds = [(f.path, f.tail, f.config is None) for f in self.feeds.values()]
-        self._poll_worker = self._poll(self.generation, feeds)
+        feeds = [(f.path, f.source, f.config is None) for f in self.feeds.values()]
+        self._poll_worker = self._poll(feeds)
 
-    @work(thread=True, exit_on_error=False, group="train-tail")
-    def _poll(self, generation: int, feeds: list[tuple[Path, RunTail, bool]]) -> None:
+    # `description`: by default Textual describes a worker by repr() of its arguments, on the UI thread.
+    @work(thread=True, exit_on_error=False, group="train-tail", description="read the watched runs' new lines")
+    def _poll(self, feeds: list[tuple[Path, FeedSource, bool]]) -> None:
+        """Read each run's new lines a chunk at a time; a long file posts what it has every LOAD_POST_INTERVAL."""
+        worker = get_current_worker()
         updates = []
-        for path, tail, need_config in feeds:
-            records, bad = tail.read_new()
+        for path, source, need_config in feeds:
             status = read_status(path)
-            updates.append(
-                FeedUpdate(
-                    path=path,
-                    records=records,
-                    bad=bad,
-                    reset=tail.reset,
-                    status=status,
-                    state=effective_state(status) if path.exists() else "deleted",
-                    config=read_json(path / CONFIG_FILE) if need_config else None,
-                )
-            )
-        self.post_message(self.Polled(generation, updates))
+            state = effective_state(status) if path.exists() else "deleted"
+            config = read_json(path / CONFIG_FILE) if need_config else None
+            bad = 0
+            with source.lock:
+                posted_at = time.monotonic()
+                while not worker.is_cancelled:
+                    records, chunk_bad = source.reader.read_chunk()
+                    if source.reader.reset:
+                        source.series.clear()
+                    source.series.add(records)
+                    bad += chunk_bad
+                    if not source.reader.more:
+                        break
+                    if time.monotonic() - posted_at > LOAD_POST_INTERVAL:  # a long file: draw what is read so far
+                        self.post_message(self.Polled([self._update(path, source, bad, status, state, config)]))
+                        bad, posted_at = 0, time.monotonic()
+                updates.append(self._update(path, source, bad, status, state, config))
+        self.post_message(self.Polled(updates))
+
+    @staticmethod
+    def _update(path: Path, source: FeedSource, bad: int, status: dict[str, Any] | None, state: str, config: dict[str, Any] | None) -> FeedUpdate:
+        """A FeedUpdate with a snapshot of the series if it changed since the last one sent. Call with source.lock held."""
+        snapshot = None
+        if source.series.version != source.posted:
+            snapshot = source.series.snapshot()
+            source.posted = source.series.version
+        reading = source.reader.fraction_read if source.reader.more else None
+        return FeedUpdate(path=path, source=source, series=snapshot, bad=bad, status=status, state=state, config=config, reading=reading)
 
     def on_train_screen_polled(self, message: Polled) -> None:
-        if message.generation != self.generation:
-            return
         changed = False
         for update in message.updates:
             feed = self.feeds.get(update.path)
-            if feed is None:
-                continue
-            if update.reset:
-                feed.series.clear()
+            if feed is None or feed.source is not update.source:
+                continue  # a run no longer watched (or watched afresh since)
+            if update.series is not None:
+                feed.series = update.series
                 changed = True
-            if update.records:
-                feed.series.add(update.records)
-                changed = True
+            feed.reading = update.reading
             if update.bad:
                 feed.bad_lines += update.bad
                 self.notify(
@@ -260,7 +310,10 @@ class TrainScreen(Screen):
                 changed = changed or update.state != feed.state
                 feed.status, feed.state = update.status, update.state
         if changed:
-            self.dirty = True
+            if self._drawn_data:
+                self.dirty = True  # the redraw timer draws it
+            else:
+                self.request_redraw()  # the first data of these runs: draw it now
         self._show_progress()
         self._show_details()
 
@@ -274,7 +327,7 @@ class TrainScreen(Screen):
             progress.show_message("No run selected: open one from the Runs screen (1, then Enter).")
             error.display = False
             return
-        progress.show(Progress.from_run(feed.status, feed.config, feed.series.last_train, feed.state))
+        progress.show(Progress.from_run(feed.status, feed.config, feed.series, feed.state))
         message = (feed.status or {}).get("error")
         if feed.state == "failed":
             self._set(error, Text(f"✗ run failed: {message or 'no error message recorded (see output.log)'}"), layout=True)
@@ -304,13 +357,15 @@ class TrainScreen(Screen):
             status = feed.status or {}
             series = feed.series
             last = series.last_train or {}
+            last_eval = series.last_eval or {}
             rows = [
                 ("model", config.get("model", "?")),
                 ("task", f"{config.get('task', '?')} ({config.get('suite', '?')})"),
                 ("params", status.get("parameter_count", "?")),
                 ("loss", format_number(last.get("loss") if isinstance(last.get("loss"), (int, float)) else None)),
-                ("train acc", format_number(last.get("accuracy") if isinstance(last.get("accuracy"), (int, float)) else None, 2)),
-                ("best held-out", format_number(series.best_eval_accuracy, 2)),
+                ("train acc", format_accuracy(last.get("accuracy"))),
+                ("held-out", format_accuracy(last_eval.get("eval_accuracy"))),
+                ("best held-out", format_accuracy(series.best_eval_accuracy)),
                 ("lr / batch", f"{config.get('lr', '?')} / {config.get('batch_size', '?')}"),
                 ("seed", config.get("seed", "?")),
             ]
@@ -320,7 +375,12 @@ class TrainScreen(Screen):
                 details.append(f"{key:>13} ", style="dim")
                 details.append(f"{value}\n")
         details.append(f"{'charts':>13} ", style="dim")
-        details.append(f"{'smoothed' if self.smooth else 'raw'}, loss {'log' if self.log_loss else 'linear'}")
+        details.append(f"{chart_mode(feed, self.smooth)}\n")
+        details.append(f"{'loss axis':>13} ", style="dim")
+        details.append("log" if self.log_loss else "linear")
+        if feed is not None and feed.reading is not None:
+            details.append(f"\n{'reading':>13} ", style="dim")
+            details.append(f"metrics.jsonl {feed.reading:.0%}")
         self._set(self.query_one("#legend", Static), legend, layout=True)
         self._set(self.query_one("#details", Static), details, layout=True)
 
@@ -334,31 +394,41 @@ class TrainScreen(Screen):
     # ------------------------------------------------------------------ drawing
 
     def request_redraw(self) -> None:
-        """Redraw now (a key was pressed, the size changed); data arriving only sets `dirty`."""
+        """Redraw now (a key was pressed, the size changed, first data); data arriving later only sets `dirty`."""
         self.dirty = False
         if not self._ready:
             return
         charts = {name: self.query_one(f"#chart-{name}", LineChart).plot_size for name in ("loss", "accuracy", "memory")}
-        runs = []
-        for path, feed in self.feeds.items():
-            runs.append((self.colours.colour(path.name), feed.series.snapshot()))
+        runs = self._run_views()
+        if any(run.series.has_data for run in runs):
+            self._drawn_data = True
         self._render_charts(runs, charts, ChartOptions(self.smooth, self.log_loss))
+
+    def _run_views(self) -> list[RunView]:
+        """The runs as the charts draw them: snapshots are immutable, so the worker gets them as they are."""
+        models = [str((feed.config or {}).get("model") or path.name) for path, feed in self.feeds.items()]
+        labels = short_labels(models)
+        return [
+            RunView(self.colours.colour(path.name), feed.series, path == self.primary, label, model)
+            for (path, feed), label, model in zip(self.feeds.items(), labels, models)
+        ]
 
     def _redraw_if_dirty(self) -> None:
         if self.dirty:
             self.request_redraw()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="train-charts")
-    def _render_charts(self, runs: list[tuple[int, dict[str, Curve]]], sizes: dict[str, tuple[int, int]], options: ChartOptions) -> None:
-        specs, titles = build_specs(runs, sizes, options)
-        texts = {}
+    @work(thread=True, exclusive=True, exit_on_error=False, group="train-charts", description="draw the Train screen's charts")
+    def _render_charts(self, runs: list[RunView], sizes: dict[str, tuple[int, int]], options: ChartOptions) -> None:
+        specs, titles = build_specs(runs, options)
+        texts, legends = {}, {}
         for name, spec in specs.items():
             if get_current_worker().is_cancelled:
                 return
             width, height = sizes[name]
             texts[name] = render_chart(spec, width, height)
+            legends[name] = chart_legend(spec)
         if not get_current_worker().is_cancelled:
-            self.post_message(self.ChartsRendered(texts, titles))
+            self.post_message(self.ChartsRendered(texts, titles, legends))
 
     def on_train_screen_charts_rendered(self, message: ChartsRendered) -> None:
         self.redraws += 1
@@ -366,9 +436,7 @@ class TrainScreen(Screen):
             chart = self.query_one(f"#chart-{name}", LineChart)
             self._set(chart, text)
             chart.border_title = message.titles[name]
-        self.query_one("#chart-loss", LineChart).border_subtitle = f"{_key(PRIMARY_MARKER)} answer  {SECONDARY_MARKER} aux"
-        self.query_one("#chart-accuracy", LineChart).border_subtitle = f"{_key(PRIMARY_MARKER)} train batch  {SECONDARY_MARKER} held-out"
-        self.query_one("#chart-memory", LineChart).border_subtitle = f"{_key(PRIMARY_MARKER)} write strength  {SECONDARY_MARKER} surprise"
+            chart.border_subtitle = message.legends[name]
 
     @on(LineChart.Resized)
     def _chart_resized(self) -> None:
@@ -421,39 +489,75 @@ def run_label(name: str, config: dict[str, Any] | None) -> str:
     return name
 
 
-def _key(marker: str) -> str:
-    return "▚" if marker == "hd" else marker
+def chart_mode(feed: Feed | None, smooth: bool) -> str:
+    """`raw` or `smoothed`, with what that means at the main run's resolution: `smoothed · EMA ~10k steps`."""
+    if feed is None:
+        return "smoothed" if smooth else "raw"
+    curves = feed.series.curves
+    view = curves["answer_loss"] if len(curves["answer_loss"]) else curves["loss"]
+    log_every = (feed.config or {}).get("log_every")
+    steps_a_line = log_every if isinstance(log_every, int) and log_every > 0 else 1
+    if smooth:
+        return f"smoothed · EMA ~{step_label(view.smoothing_span * steps_a_line)} steps"
+    return f"raw · {step_label(view.width * steps_a_line)} steps a point" if view.width > 1 else "raw"
 
 
-def build_specs(
-    runs: list[tuple[int, dict[str, Curve]]], sizes: dict[str, tuple[int, int]], options: ChartOptions
-) -> tuple[dict[str, ChartSpec], dict[str, str]]:
-    """The three charts' specs from each run's (colour, curves): smoothed and downsampled to the chart width."""
+def short_labels(models: list[str]) -> list[str]:
+    """Legend names for runs: the model, numbered where two runs share one (forgetnet, forgetnet 2)."""
+    seen: dict[str, int] = {}
+    out = []
+    for model in models:
+        seen[model] = seen.get(model, 0) + 1
+        out.append(model if seen[model] == 1 else f"{model} {seen[model]}")
+    return out
 
-    def line(curves: dict[str, Curve], key: str, colour: int, marker: str, width: int) -> Line:
-        curve = curves[key]
-        ys = ema_debiased(curve.ys, SMOOTHING) if options.smooth and key != "eval_accuracy" else curve.ys
-        xs, ys = downsample(curve.xs, ys, max(16, 2 * width))
-        return Line(xs, ys, colour, marker)
 
-    loss, accuracy, memory = [], [], []
-    lw, aw, mw = sizes["loss"][0], sizes["accuracy"][0], sizes["memory"][0]
-    for colour, curves in runs:
-        answer = "answer_loss" if curves["answer_loss"].xs else "loss"
-        loss += [line(curves, "aux_loss", colour, SECONDARY_MARKER, lw), line(curves, answer, colour, PRIMARY_MARKER, lw)]
-        accuracy += [line(curves, "eval_accuracy", colour, SECONDARY_MARKER, aw), line(curves, "accuracy", colour, PRIMARY_MARKER, aw)]
-        memory += [line(curves, "surprise", colour, SECONDARY_MARKER, mw), line(curves, "write_strength", colour, PRIMARY_MARKER, mw)]
+def build_specs(runs: list[RunView], options: ChartOptions) -> tuple[dict[str, ChartSpec], dict[str, str]]:
+    """The three charts' specs from each run's snapshot: pure, so a worker can call it and a test can read it.
+
+    The main run's main series (answer loss, train-batch accuracy, write
+    strength) take its run colour, its other series fixed colours of their own
+    (aux loss, held-out, surprise, erase); an overlaid run draws its main
+    series and its held-out points, in its colour. Held-out points go on top.
+    Series a run does not log (nulls) are left out, legend included.
+    """
+
+    def line(view: SeriesView, colour: int, label: str, z: int, style: str = "line", fit_after: float = 0.0) -> Line:
+        # The line: each bucket's mean, or of the smoothed series; the band behind it: the raw min and max, spikes included.
+        smooth = options.smooth and style != POINTS  # held-out points are few and each is already an average
+        return Line(view.xs, view.smooth_mean if smooth else view.mean, colour, label, style, view.lo, view.hi, fit_after, z)
+
+    loss: list[Line] = []
+    accuracy: list[Line] = []
+    memory: list[Line] = []
+    for run in runs:
+        c, colour = run.series.curves, run.colour
+        answer = "answer_loss" if len(c["answer_loss"]) else "loss"
+        if run.primary:
+            loss += [line(c[answer], colour, "answer loss" if answer == "answer_loss" else "loss", 2), line(c["aux_loss"], AUX_COLOUR, "aux loss", 1, fit_after=STARTUP)]
+            accuracy += [line(c["accuracy"], colour, "train batch", 2), line(c["eval_accuracy"], HELD_OUT_COLOUR, "held-out", 4, POINTS)]
+            memory += [
+                line(c["write_strength"], colour, "write strength", 2),
+                line(c["erase_strength"], ERASE_COLOUR, "erase strength", 1),
+                line(c["surprise"], SURPRISE_COLOUR, "surprise", 1),
+            ]
+        else:
+            loss.append(line(c[answer], colour, run.label, 0))
+            accuracy += [line(c["accuracy"], colour, run.label, 0), line(c["eval_accuracy"], colour, f"{run.label} held-out", 3, POINTS)]
+            memory.append(line(c["write_strength"], colour, run.label, 0))
     mode = "smoothed" if options.smooth else "raw"
-    has_memory = any(l.xs for l in memory)
-    has_data = any(l.xs for l in loss)
+    primary = next((run for run in runs if run.primary), None)
+    no_memory = "waiting for data…"
+    if primary is not None and primary.series.has_data and not primary.series.has_memory_stats:
+        no_memory = f"no memory: {primary.model} has none"
+
+    def present(lines: list[Line]) -> tuple[Line, ...]:
+        return tuple(l for l in lines if len(l.xs))
+
     specs = {
-        "loss": ChartSpec(tuple(loss), log_y=options.log_loss),
-        "accuracy": ChartSpec(tuple(accuracy), y_limits=(0.0, 1.0)),
-        "memory": ChartSpec(
-            tuple(memory),
-            y_limits=(0.0, 1.0),
-            empty="no memory statistics: transformer baselines have no memory" if has_data and not has_memory else "waiting for data…",
-        ),
+        "loss": ChartSpec(present(loss), log_y=options.log_loss),
+        "accuracy": ChartSpec(present(accuracy), y_limits=(0.0, 1.0), percent=True),
+        "memory": ChartSpec(present(memory), y_limits=(0.0, 1.0), empty=no_memory),
     }
     titles = {
         "loss": f"loss · {mode} · {'log' if options.log_loss else 'linear'}",

@@ -1,26 +1,47 @@
-"""Line charts drawn by plotext into Rich Text (safe to build off the UI thread), and the widget that shows them."""
+"""Line charts drawn with braille dots into Rich Text (pure functions, safe off the UI thread), their legends, and the widget that shows them.
+
+A chart is plain data: a ChartSpec of Lines, each with points, a 256-colour
+code and a label for the legend. `render_chart` draws it in width x height
+terminal cells; each cell holds 2 x 4 braille dots, so a 50-column chart has
+100 dot columns. A Line may carry a band (lo and hi per point, e.g. a
+bucket's raw min and max), drawn dim behind the line: each dot column covers
+the whole band, so a one-step spike inside a bucket of a thousand steps
+still shows while the line (the bucket means, or the smoothed series) reads
+as the trend. Lines are drawn in `z` order and a cell shows only the topmost
+layer that touches it, in that layer's colour (no blended cells, no stray
+glyphs); POINTS lines put one marker per cell column instead of dots. A line
+with `fit_after` does not stretch the y axis with its start (a start-up
+spike): what is cut off is marked ▲ at the top edge and its largest value is
+named in the legend.
+"""
 
 from __future__ import annotations
 
 import math
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import Static
 
-# plotext keeps one master figure per process: every build holds this lock so
-# charts rendered from different workers never share half-built state.
-_PLOT_LOCK = threading.Lock()
-
 # 256-colour codes (not 0-15, which terminals re-theme), distinct on dark and light backgrounds.
-RUN_COLOURS = (39, 208, 77, 170, 220, 44, 141, 203)
+# Runs get these (the main run's main series is drawn in its run colour)...
+RUN_COLOURS = (39, 77, 141, 180, 44, 246, 111, 150)
+# ...and the main run's other series these, which no run is given.
+AUX_COLOUR = 208  # orange
+HELD_OUT_COLOUR = 220  # gold
+SURPRISE_COLOUR = 170  # orchid
+ERASE_COLOUR = 203  # salmon
 
-# Marker per series role: the main series of a chart and its companion.
-PRIMARY_MARKER = "hd"  # quadrant blocks: a solid line in every terminal font
-SECONDARY_MARKER = "·"  # a dotted line
+LINE = "line"
+POINTS = "points"
+POINT_MARKER = "◆"
+CLIP_MARKER = "▲"
+AXIS_STYLE = "grey50"
+
+# Bit of the braille dot at (row 0-3, column 0-1) of a cell (U+2800 + bits).
+_DOT_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 
 
 class ColourBook:
@@ -40,12 +61,17 @@ class ColourBook:
 
 @dataclass(frozen=True)
 class Line:
-    """One series: points, a 256-colour code and a marker."""
+    """One series: points (xs, ys), optionally a band (lo, hi) around each, a colour, a legend label, a style and a layer."""
 
     xs: Sequence[float]
     ys: Sequence[float]
     colour: int
-    marker: str = PRIMARY_MARKER
+    label: str = ""
+    style: str = LINE  # LINE: dots joined; POINTS: a marker per point
+    lo: Sequence[float] | None = None  # per point: the band drawn dim behind the line (None: no band)
+    hi: Sequence[float] | None = None
+    fit_after: float = 0.0  # fraction of the x range before which this line does not stretch the y axis
+    z: int = 0  # drawing layer: higher is drawn later, on top
 
 
 @dataclass(frozen=True)
@@ -54,20 +80,24 @@ class ChartSpec:
 
     lines: tuple[Line, ...] = ()
     log_y: bool = False
-    y_limits: tuple[float, float] | None = None
+    y_limits: tuple[float, float] | None = None  # always on the axis (0-1 for rates); data beyond widens it
+    percent: bool = False  # y labels as percentages
     empty: str = "waiting for data…"
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def nice_ticks(lo: float, hi: float, max_ticks: int) -> list[float]:
-    """Round tick positions (1, 2 or 5 times a power of ten) inside [lo, hi]: as many as fit in max_ticks."""
+def nice_ticks(lo: float, hi: float, max_ticks: int, whole: bool | None = None) -> list[float]:
+    """Round tick positions (1, 2 or 5 times a power of ten) inside [lo, hi]: as many as fit in max_ticks.
+
+    `whole` keeps steps of at least 1 (steps on an x axis); by default when lo and hi are whole numbers.
+    """
     max_ticks = max(2, max_ticks)
     span = hi - lo
     if span <= 0:
         return [lo]
     power = 10 ** math.floor(math.log10(span))
     candidates = sorted({m * power * scale for m in (1, 2, 5) for scale in (0.01, 0.1, 1, 10)})
-    whole = lo == int(lo) and hi == int(hi)
+    if whole is None:
+        whole = lo == int(lo) and hi == int(hi)
     best: list[float] = []
     for step in candidates:
         if whole and step < 1:
@@ -93,51 +123,290 @@ def step_label(value: float) -> str:
     return f"{value:.0f}" if value == int(value) else f"{value:.3g}"
 
 
-def render_chart(spec: ChartSpec, width: int, height: int) -> Text:
-    """Draw `spec` as width x height cells of Rich Text. Thread-safe; never raises on odd data."""
-    lines = []
-    for line in spec.lines:
-        pts = [(x, y) for x, y in zip(line.xs, line.ys) if math.isfinite(y) and (y > 0 or not spec.log_y)]
-        if pts:
-            lines.append((line, pts))
-    if not lines or width < 16 or height < 5:
-        message = spec.empty if lines == [] else ""
-        return Text(message, style="dim", no_wrap=True, overflow="ellipsis")
-    import plotext as plt  # imported here, in the worker: keeps app start-up light
+def value_label(value: float) -> str:
+    """A y value in four characters or so: 40.2, 0.031, 1.2e+05."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 1e4 or abs(value) < 1e-3:
+        return f"{value:.2g}"
+    return f"{value:.3g}"
 
-    xs_all = [x for _line, pts in lines for x, _ in pts]
-    xlo, xhi = min(xs_all), max(xs_all)
+
+# --------------------------------------------------------------------------- geometry
+
+
+@dataclass(frozen=True)
+class _Points:
+    """A Line's drawable points (finite; positive on a log axis), sorted by x."""
+
+    line: Line
+    xs: list[float]
+    ys: list[float]
+    lo: list[float]
+    hi: list[float]
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The axes: x range in steps, y range in plotted units (log10 of the value on a log axis), what is cut off."""
+
+    xlo: float
+    xhi: float
+    ylo: float
+    yhi: float
+    clipped: dict[int, float]  # index into the _Points list -> the line's largest value, above the axis
+
+
+def _finite(value: object) -> bool:
+    try:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    except TypeError:  # None, a string: not a number
+        return False
+
+
+def _points(spec: ChartSpec) -> list[_Points]:
+    isfinite = _finite
+    out = []
+    for line in spec.lines:
+        lows = line.lo if line.lo is not None else line.ys
+        highs = line.hi if line.hi is not None else line.ys
+        rows = []
+        for x, y, lo, hi in zip(line.xs, line.ys, lows, highs):
+            if not (isfinite(x) and isfinite(y)) or (spec.log_y and y <= 0):
+                continue
+            lo = min(lo, y) if isfinite(lo) and (lo > 0 or not spec.log_y) else y
+            hi = max(hi, y) if isfinite(hi) else y
+            rows.append((x, y, lo, hi))
+        if rows:
+            if any(rows[i][0] > rows[i + 1][0] for i in range(len(rows) - 1)):
+                rows.sort(key=lambda r: r[0])
+            xs, ys, lo, hi = (list(c) for c in zip(*rows))
+            out.append(_Points(line, xs, ys, lo, hi))
+    return out
+
+
+def _frame(spec: ChartSpec, points: list[_Points]) -> _Frame:
+    xlo = min(p.xs[0] for p in points)
+    xhi = max(p.xs[-1] for p in points)
     if xhi == xlo:
         xlo, xhi = xlo - 1, xhi + 1
-    ticks = nice_ticks(xlo, xhi, max(2, (width - 8) // 8))
-    try:
-        with _PLOT_LOCK:
-            fig = plt.figure
-            fig.clear()
-            try:
-                fig.plot_size(width, height)
-                fig.theme("simple")
-                for line, pts in lines:
-                    xs = [p[0] for p in pts]
-                    ys = [p[1] for p in pts]
-                    signal = fig.signal(xs, ys, marker=plt.marker(line.marker, pixel=line.colour))
-                    if len(pts) > 1:
-                        signal.lines()
-                    fig.draw(signal)
-                fig.ruler("x").lim(xlo, xhi)
-                fig.ruler("x").ticks(ticks, [step_label(t) for t in ticks])
-                if spec.log_y:
-                    fig.ruler("y").scale("log")
-                elif spec.y_limits is not None:
-                    fig.ruler("y").lim(*spec.y_limits)
-                rendered = fig.build().string()
-            finally:
-                fig.clear()
-    except Exception as exc:  # noqa: BLE001 - a chart must never take the app down
-        return Text(f"chart unavailable: {type(exc).__name__}: {exc}"[: max(10, width)], style="dim red", no_wrap=True)
-    text = Text.from_ansi(rendered, no_wrap=True, overflow="crop", end="")
-    text.rstrip()
+    f = math.log10 if spec.log_y else float
+    low, high = math.inf, -math.inf
+    for p in points:
+        cut = xlo + p.line.fit_after * (xhi - xlo)
+        for x, lo, hi in zip(p.xs, p.lo, p.hi):
+            if x >= cut:
+                low, high = min(low, lo), max(high, hi)
+    if low > high:  # every point before its cut: fit them all after all
+        low, high = min(min(p.lo) for p in points), max(max(p.hi) for p in points)
+    ylo, yhi = f(low), f(high)
+    if spec.y_limits is not None:
+        limits = [v for v in spec.y_limits if v > 0 or not spec.log_y]
+        if limits:
+            ylo, yhi = min(ylo, *(f(v) for v in limits)), max(yhi, *(f(v) for v in limits))
+    else:
+        pad = (yhi - ylo) * 0.04
+        floor = ylo - pad if (spec.log_y or low < 0 or ylo - pad >= 0) else 0.0
+        ylo, yhi = floor, yhi + pad
+    if yhi - ylo < 1e-12 * max(1.0, abs(yhi)):
+        half = 0.5 if spec.log_y else max(abs(yhi) * 0.1, 0.5)
+        ylo, yhi = ylo - half, yhi + half
+    clipped = {}
+    for i, p in enumerate(points):
+        top = max(p.hi)
+        if p.line.fit_after > 0 and f(top) > yhi + 1e-12:
+            clipped[i] = top
+    return _Frame(xlo, xhi, ylo, yhi, clipped)
+
+
+def _y_ticks(spec: ChartSpec, frame: _Frame, rows: int) -> list[tuple[float, str]]:
+    """(position in plotted units, label) of the y ticks that fit `rows`."""
+    most = max(2, rows // 2 + 1)
+    if spec.log_y:
+        lo, hi = frame.ylo, frame.yhi
+        values = [10.0**k for k in range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1)]
+        if len(values) < 2:
+            values = sorted(
+                m * 10.0**k for k in range(math.floor(lo) - 1, math.ceil(hi) + 1) for m in (1, 2, 5) if lo - 1e-9 <= math.log10(m * 10.0**k) <= hi + 1e-9
+            )
+        if len(values) < 2:
+            values = [v for v in nice_ticks(10**lo, 10**hi, most, whole=False) if v > 0]
+        stride = max(1, math.ceil(len(values) / most))
+        return [(math.log10(v), _log_label(v)) for v in values[::stride]]
+    ticks = nice_ticks(frame.ylo, frame.yhi, most, whole=False)
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else abs(ticks[0]) or 1.0
+    if spec.percent:
+        decimals = max(0, -math.floor(math.log10(step * 100) + 1e-9))
+        return [(t, f"{t * 100:.{decimals}f}%") for t in ticks]
+    if max(abs(t) for t in ticks) >= 1e5:
+        return [(t, value_label(t)) for t in ticks]
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    return [(t, f"{t:.{decimals}f}") for t in ticks]
+
+
+def _log_label(value: float) -> str:
+    return f"{value:g}" if 1e-4 <= value < 1e5 else f"{value:.0e}"
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def render_chart(spec: ChartSpec, width: int, height: int) -> Text:
+    """Draw `spec` as at most width x height cells of Rich Text. Pure and thread-safe; never raises on odd data."""
+    points = _points(spec)
+    if not points:
+        message = spec.empty if len(spec.empty) <= width else spec.empty[: max(0, width - 1)] + "…"
+        return Text(message, style="dim", no_wrap=True, overflow="ellipsis")
+    if width < 16 or height < 4:
+        return Text("")
+    frame = _frame(spec, points)
+    has_axis_line = height >= 6
+    rows = height - (2 if has_axis_line else 1)
+    y_ticks = _y_ticks(spec, frame, rows)
+    span = frame.yhi - frame.ylo
+    tick_rows: dict[int, str] = {}
+    for position, label in y_ticks:
+        row = round((frame.yhi - position) / span * (rows - 1))
+        if 0 <= row < rows and row not in tick_rows:
+            tick_rows[row] = label
+    gutter = max((len(label) for label in tick_rows.values()), default=1)
+    cols = width - gutter - 1
+    if cols < 8:
+        return Text("")
+    grid = _draw(spec, points, frame, cols, rows)
+
+    text = Text(no_wrap=True, overflow="crop", end="")
+    for r in range(rows):
+        text.append(tick_rows.get(r, "").rjust(gutter) + ("┤" if r in tick_rows else "│"), style=AXIS_STYLE)
+        _append_cells(text, grid[r])
+        text.append("\n")
+    x_ticks = nice_ticks(frame.xlo, frame.xhi, max(2, width // 10), whole=True)  # by the whole width: neighbouring charts agree
+    x_span = frame.xhi - frame.xlo
+    tick_cols = {t: round((t - frame.xlo) / x_span * (2 * cols - 1)) // 2 for t in x_ticks}
+    if has_axis_line:
+        marks = set(tick_cols.values())
+        text.append(" " * gutter + "└" + "".join("┬" if c in marks else "─" for c in range(cols)) + "\n", style=AXIS_STYLE)
+    labels = [" "] * cols
+    free_from = 0
+    for tick, col in tick_cols.items():
+        label = step_label(tick)
+        start = min(max(col - len(label) // 2, 0), cols - len(label))
+        if start < free_from or start < 0:
+            continue
+        labels[start : start + len(label)] = label
+        free_from = start + len(label) + 1
+    text.append(" " * (gutter + 1) + "".join(labels).rstrip(), style=AXIS_STYLE)
     return text
+
+
+Cell = tuple[str, str]  # (glyph, Rich style)
+
+
+def _draw(spec: ChartSpec, points: list[_Points], frame: _Frame, cols: int, rows: int) -> list[list[Cell | None]]:
+    """The plot's cells, row by row: (glyph, style) or None for blank."""
+    dot_cols, dot_rows = 2 * cols, 4 * rows
+    f = math.log10 if spec.log_y else float
+    x_scale = (dot_cols - 1) / (frame.xhi - frame.xlo)
+    y_scale = (dot_rows - 1) / (frame.yhi - frame.ylo)
+
+    def dot_x(x: float) -> int:
+        return min(dot_cols - 1, max(0, round((x - frame.xlo) * x_scale)))
+
+    def dot_y(value: float) -> int:
+        return min(dot_rows - 1, max(0, round((frame.yhi - f(value)) * y_scale)))
+
+    grid: list[list[Cell | None]] = [[None] * cols for _ in range(rows)]
+    clip_marks: dict[int, str] = {}  # cell column -> style
+    for i in sorted(range(len(points)), key=lambda i: points[i].line.z):
+        p = points[i]
+        style = f"color({p.line.colour})"
+        if p.line.style == POINTS:  # one marker per cell column, at the mean of its points: dense points stay a dotted line
+            cells: dict[int, list[float]] = {}
+            for x, y in zip(p.xs, p.ys):
+                cells.setdefault(dot_x(x) // 2, []).append(y)
+            for c, ys in cells.items():
+                grid[dot_y(sum(ys) / len(ys)) // 4][c] = (POINT_MARKER, style)
+            continue
+        if p.lo != p.ys or p.hi != p.ys:  # the band first, dim; the line over it
+            _paint(grid, _trace(p.xs, p.ys, p.lo, p.hi, dot_x, dot_y), style + " dim")
+        _paint(grid, _trace(p.xs, p.ys, p.ys, p.ys, dot_x, dot_y), style)
+        if i in frame.clipped:
+            for x, hi in zip(p.xs, p.hi):
+                if f(hi) > frame.yhi:
+                    clip_marks[dot_x(x) // 2] = style
+    for c, style in clip_marks.items():
+        grid[0][c] = (CLIP_MARKER, style)
+    return grid
+
+
+def _trace(xs: list[float], ys: list[float], lows: list[float], highs: list[float], dot_x, dot_y) -> dict[tuple[int, int], int]:
+    """Braille dot masks by (cell row, cell column): each dot column spans its points' lows to highs, joined to the next through ys."""
+    columns: dict[int, list[int]] = {}  # dot column -> [top, bottom, first y, last y] in dot rows
+    for x, y, lo, hi in zip(xs, ys, lows, highs):
+        c, mid = dot_x(x), dot_y(y)
+        top, bottom = dot_y(hi), dot_y(lo)
+        seen = columns.get(c)
+        if seen is None:
+            columns[c] = [top, bottom, mid, mid]
+        else:
+            seen[0], seen[1], seen[3] = min(seen[0], top), max(seen[1], bottom), mid
+    masks: dict[tuple[int, int], int] = {}
+
+    def dot(px: int, py: int) -> None:
+        key = (py // 4, px // 2)
+        masks[key] = masks.get(key, 0) | _DOT_BITS[py % 4][px % 2]
+
+    previous: tuple[int, int] | None = None
+    for c in sorted(columns):
+        top, bottom, first, last = columns[c]
+        for py in range(top, bottom + 1):
+            dot(c, py)
+        if previous is not None:  # join to the previous column: every dot column between gets its share
+            pc, py0 = previous
+            steps = max(c - pc, abs(first - py0))
+            for k in range(1, steps):
+                dot(pc + round((c - pc) * k / steps), py0 + round((first - py0) * k / steps))
+        previous = (c, last)
+    return masks
+
+
+def _paint(grid: list[list[Cell | None]], masks: dict[tuple[int, int], int], style: str) -> None:
+    """A layer over the grid: each cell it touches shows only its dots."""
+    for (r, c), mask in masks.items():
+        grid[r][c] = (chr(0x2800 + mask), style)
+
+
+def _append_cells(text: Text, cells: list[Cell | None]) -> None:
+    """Append one row of cells, one span per run of the same style."""
+    run: list[str] = []
+    run_style: str | None = None
+    for cell in cells:
+        glyph, style = cell if cell is not None else (" ", None)
+        if style != run_style and run:
+            text.append("".join(run), style=run_style)
+            run = []
+        run_style = style
+        run.append(glyph)
+    if run:
+        text.append("".join(run), style=run_style)
+
+
+def chart_legend(spec: ChartSpec) -> Text:
+    """Every drawn line's key in its colour and its label (lines without points are left out), what is cut off with ▲."""
+    points = _points(spec)
+    legend = Text(no_wrap=True, overflow="ellipsis", end="")
+    if not points:
+        return legend
+    clipped = _frame(spec, points).clipped
+    for i, p in enumerate(points):
+        if i:
+            legend.append("  ")
+        style = f"color({p.line.colour})"
+        legend.append(POINT_MARKER if p.line.style == POINTS else "━", style=style)
+        legend.append(f" {p.line.label}")
+        if i in clipped:
+            legend.append(f" {CLIP_MARKER}{value_label(clipped[i])}", style=style)
+    return legend
 
 
 class LineChart(Static):
@@ -149,7 +418,7 @@ class LineChart(Static):
         width: 1fr;
         border: round $panel-lighten-2;
         border-title-color: $text;
-        border-subtitle-color: $text-muted;
+        border-subtitle-color: $text;
         padding: 0;
     }
     """

@@ -9,18 +9,18 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from ..series import format_duration
+from ..series import SeriesSnapshot, format_duration
 from .runs_table import STATE_STYLES
 
 
 @dataclass(frozen=True)
 class Progress:
-    """What the progress line shows, computed from status.json, config.json and the latest training record."""
+    """What the progress line shows, computed from status.json, config.json and the run's series."""
 
     step: int = 0
     total: int = 0
-    steps_per_sec: float | None = None
-    elapsed: float | None = None
+    steps_per_sec: float | None = None  # averaged over a window of recent lines (series.Pace), not one line's
+    elapsed: float | None = None  # training time, summed across resumes
     device: str = "?"
     state: str = "?"
 
@@ -31,22 +31,35 @@ class Progress:
         return max(0, self.total - self.step) / self.steps_per_sec
 
     @classmethod
-    def from_run(cls, status: dict[str, Any] | None, config: dict[str, Any] | None, last_train: dict[str, Any] | None, state: str) -> "Progress":
+    def from_run(cls, status: dict[str, Any] | None, config: dict[str, Any] | None, series: SeriesSnapshot | None, state: str) -> "Progress":
+        """The device is status.json's (what the trainer resolved), else config.json's (what was asked for) until then."""
         status = status or {}
         config = config or {}
-        last = last_train or {}
+        last = (series.last_train if series is not None else None) or {}
         step = last.get("step") if isinstance(last.get("step"), int) else None
         status_step = status.get("step") if isinstance(status.get("step"), int) else 0
-        sps = last.get("steps_per_sec")
-        elapsed = last.get("elapsed")
+        elapsed = series.training_time if series is not None else None
+        if elapsed is None and _number(status.get("started")) and _number(status.get("updated")):
+            elapsed = max(0.0, status["updated"] - status["started"])  # no line with `elapsed` yet: wall time
         return cls(
             step=max(step or 0, status_step),
             total=int(status.get("total_steps") or config.get("steps") or 0),
-            steps_per_sec=float(sps) if isinstance(sps, (int, float)) and math.isfinite(sps) else None,
-            elapsed=float(elapsed) if isinstance(elapsed, (int, float)) else None,
+            steps_per_sec=series.steps_per_sec if series is not None else None,
+            elapsed=elapsed,
             device=str(status.get("device") or config.get("device") or "?"),
             state=state,
         )
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def format_rate(steps_per_sec: float | None) -> str:
+    """12.3 steps/s; 1,234 steps/s; '-' when unknown."""
+    if steps_per_sec is None or not math.isfinite(steps_per_sec):
+        return "-"
+    return f"{steps_per_sec:,.0f}" if steps_per_sec >= 100 else f"{steps_per_sec:.1f}"
 
 
 def progress_text(progress: Progress, width: int = 120) -> Text:
@@ -55,8 +68,7 @@ def progress_text(progress: Progress, width: int = 120) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"● {p.state}", style=STATE_STYLES.get(p.state, "bold"))
     text.append(f"  step {p.step}/{p.total or '?'}", style="bold")
-    sps = f"{p.steps_per_sec:.1f}" if p.steps_per_sec is not None else "-"
-    tail = f" · {sps} steps/s · {format_duration(p.elapsed)} elapsed · ETA {format_duration(p.eta)} · {p.device}"
+    tail = f" · {format_rate(p.steps_per_sec)} steps/s · {format_duration(p.elapsed)} elapsed · ETA {format_duration(p.eta)} · {p.device}"
     if p.total:
         fraction = min(1.0, p.step / p.total)
         bar_width = min(20, width - text.cell_len - len(tail) - 7)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+from textual.content import Content
+
 from forgetnet_tui.screens.dialogs import OverlayPicker
 from forgetnet_tui.screens.train import TrainScreen
 from forgetnet_tui.widgets.charts import LineChart
@@ -127,6 +129,12 @@ async def test_smoothing_log_scale_and_overlays(make_app, runs_dir):
         assert colour_a != colour_b
         legend = screen.query_one("#legend").render()
         assert "(overlay)" in str(legend)
+        # Each chart's legend names the overlaid run too, in its run colour (both runs are forgetnet: numbered).
+        await wait_for(pilot, lambda: "forgetnet 2" in (loss.border_subtitle or ""), what="the overlay in the legend")
+        subtitle = Content.from_markup(loss.border_subtitle)
+        assert subtitle.plain == "━ answer loss  ━ aux loss ▲5  ━ forgetnet 2"  # aux is 5.0 at step 1, above the answer loss: cut off
+        key = subtitle.plain.rindex("━")
+        assert any(span.start <= key < span.end and "rgb" in str(span.style) for span in subtitle.spans)
 
         await pilot.press("s")
         await wait_for(pilot, lambda: loss.border_title == "loss · smoothed · linear", what="smoothed charts")
