@@ -45,7 +45,6 @@ from ..widgets.progress import Progress, ProgressLine
 if TYPE_CHECKING:
     from ..app import ForgetNetLab
 
-STARTUP = 0.02  # the aux loss's first 2% of steps never stretch the loss axis: its step-0 spike is cut off (marked ▲)
 LOAD_POST_INTERVAL = 0.2  # while a long file loads, show what is read so far this often (seconds)
 
 
@@ -519,13 +518,16 @@ def build_specs(runs: list[RunView], options: ChartOptions) -> tuple[dict[str, C
     strength) take its run colour, its other series fixed colours of their own
     (aux loss, held-out, surprise, erase); an overlaid run draws its main
     series and its held-out points, in its colour. Held-out points go on top.
-    Series a run does not log (nulls) are left out, legend included.
+    The aux loss never stretches the loss axis (its start can be ten times the
+    answer loss): it is cut off there. Series a run does not log (nulls) are
+    left out, legend included.
     """
 
-    def line(view: SeriesView, colour: int, label: str, z: int, style: str = "line", fit_after: float = 0.0) -> Line:
-        # The line: each bucket's mean, or of the smoothed series; the band behind it: the raw min and max, spikes included.
-        smooth = options.smooth and style != POINTS  # held-out points are few and each is already an average
-        return Line(view.xs, view.smooth_mean if smooth else view.mean, colour, label, style, view.lo, view.hi, fit_after, z)
+    def line(view: SeriesView, colour: int, label: str, z: int, style: str = "line", fits_top: bool = True) -> Line:
+        # Raw: each bucket's mean, over a band of its min and max (spikes included); smoothed: the smoothed series alone.
+        if options.smooth and style != POINTS:  # held-out points are few and each is already an average
+            return Line(view.xs, view.smooth_mean, colour, label, style, fits_top=fits_top, z=z)
+        return Line(view.xs, view.mean, colour, label, style, view.lo, view.hi, fits_top, z)
 
     loss: list[Line] = []
     accuracy: list[Line] = []
@@ -534,30 +536,34 @@ def build_specs(runs: list[RunView], options: ChartOptions) -> tuple[dict[str, C
         c, colour = run.series.curves, run.colour
         answer = "answer_loss" if len(c["answer_loss"]) else "loss"
         if run.primary:
-            loss += [line(c[answer], colour, "answer loss" if answer == "answer_loss" else "loss", 2), line(c["aux_loss"], AUX_COLOUR, "aux loss", 1, fit_after=STARTUP)]
+            loss += [line(c[answer], colour, "answer loss" if answer == "answer_loss" else "loss", 2), line(c["aux_loss"], AUX_COLOUR, "aux loss", 1, fits_top=False)]
             accuracy += [line(c["accuracy"], colour, "train batch", 2), line(c["eval_accuracy"], HELD_OUT_COLOUR, "held-out", 4, POINTS)]
             memory += [
                 line(c["write_strength"], colour, "write strength", 2),
                 line(c["erase_strength"], ERASE_COLOUR, "erase strength", 1),
                 line(c["surprise"], SURPRISE_COLOUR, "surprise", 1),
             ]
-        else:
+        else:  # one legend entry a run: its line and its held-out points share the label
             loss.append(line(c[answer], colour, run.label, 0))
-            accuracy += [line(c["accuracy"], colour, run.label, 0), line(c["eval_accuracy"], colour, f"{run.label} held-out", 3, POINTS)]
+            accuracy += [line(c["accuracy"], colour, run.label, 0), line(c["eval_accuracy"], colour, run.label, 3, POINTS)]
             memory.append(line(c["write_strength"], colour, run.label, 0))
     mode = "smoothed" if options.smooth else "raw"
     primary = next((run for run in runs if run.primary), None)
-    no_memory = "waiting for data…"
-    if primary is not None and primary.series.has_data and not primary.series.has_memory_stats:
-        no_memory = f"no memory: {primary.model} has none"
+    no_memory = primary is not None and primary.series.has_data and not primary.series.has_memory_stats
 
     def present(lines: list[Line]) -> tuple[Line, ...]:
         return tuple(l for l in lines if len(l.xs))
 
+    memory_lines = present(memory)
     specs = {
         "loss": ChartSpec(present(loss), log_y=options.log_loss),
-        "accuracy": ChartSpec(present(accuracy), y_limits=(0.0, 1.0), percent=True),
-        "memory": ChartSpec(present(memory), y_limits=(0.0, 1.0), empty=no_memory),
+        "accuracy": ChartSpec(present(accuracy), y_include=(0.0,), y_max=1.0, percent=True),
+        "memory": ChartSpec(
+            memory_lines,
+            y_include=(0.0,),
+            empty=f"no memory: {primary.model} has none" if no_memory and primary is not None else "waiting for data…",
+            note=f"{primary.model}: no memory" if no_memory and primary is not None and memory_lines else "",
+        ),
     }
     titles = {
         "loss": f"loss · {mode} · {'log' if options.log_loss else 'linear'}",

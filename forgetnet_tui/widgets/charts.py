@@ -6,13 +6,14 @@ terminal cells; each cell holds 2 x 4 braille dots, so a 50-column chart has
 100 dot columns. A Line may carry a band (lo and hi per point, e.g. a
 bucket's raw min and max), drawn dim behind the line: each dot column covers
 the whole band, so a one-step spike inside a bucket of a thousand steps
-still shows while the line (the bucket means, or the smoothed series) reads
+still shows while the line (e.g. the bucket means) reads
 as the trend. Lines are drawn in `z` order and a cell shows only the topmost
 layer that touches it, in that layer's colour (no blended cells, no stray
-glyphs); POINTS lines put one marker per cell column instead of dots. A line
-with `fit_after` does not stretch the y axis with its start (a start-up
-spike): what is cut off is marked ▲ at the top edge and its largest value is
-named in the legend.
+glyphs); POINTS lines put one marker per cell column instead of dots. A
+line that does not `fits_top` (a companion series such as the aux loss,
+whose start can be ten times the main curve) never raises the y axis: what
+it has above the other lines is cut off, marked ▲ at the top edge, and its
+largest value is named in the legend.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class Line:
     style: str = LINE  # LINE: dots joined; POINTS: a marker per point
     lo: Sequence[float] | None = None  # per point: the band drawn dim behind the line (None: no band)
     hi: Sequence[float] | None = None
-    fit_after: float = 0.0  # fraction of the x range before which this line does not stretch the y axis
+    fits_top: bool = True  # False: a companion whose highs never raise the axis above the other lines' (cut off, ▲)
     z: int = 0  # drawing layer: higher is drawn later, on top
 
 
@@ -80,9 +81,11 @@ class ChartSpec:
 
     lines: tuple[Line, ...] = ()
     log_y: bool = False
-    y_limits: tuple[float, float] | None = None  # always on the axis (0-1 for rates); data beyond widens it
+    y_include: tuple[float, ...] = ()  # values always on the y axis (0 for rates)
+    y_max: float | None = None  # the axis never goes above this (1 for accuracies)
     percent: bool = False  # y labels as percentages
     empty: str = "waiting for data…"
+    note: str = ""  # said after the legend (e.g. which run has no memory)
 
 
 def nice_ticks(lo: float, hi: float, max_ticks: int, whole: bool | None = None) -> list[float]:
@@ -191,30 +194,25 @@ def _frame(spec: ChartSpec, points: list[_Points]) -> _Frame:
     if xhi == xlo:
         xlo, xhi = xlo - 1, xhi + 1
     f = math.log10 if spec.log_y else float
-    low, high = math.inf, -math.inf
-    for p in points:
-        cut = xlo + p.line.fit_after * (xhi - xlo)
-        for x, lo, hi in zip(p.xs, p.lo, p.hi):
-            if x >= cut:
-                low, high = min(low, lo), max(high, hi)
-    if low > high:  # every point before its cut: fit them all after all
-        low, high = min(min(p.lo) for p in points), max(max(p.hi) for p in points)
+    fitting = [p for p in points if p.line.fits_top] or points
+    low = min(min(p.lo) for p in points)  # every line's lows count; only fitting lines' highs
+    high = max(max(p.hi) for p in fitting)
+    for value in spec.y_include:
+        if value > 0 or not spec.log_y:
+            low, high = min(low, value), max(high, value)
     ylo, yhi = f(low), f(high)
-    if spec.y_limits is not None:
-        limits = [v for v in spec.y_limits if v > 0 or not spec.log_y]
-        if limits:
-            ylo, yhi = min(ylo, *(f(v) for v in limits)), max(yhi, *(f(v) for v in limits))
-    else:
-        pad = (yhi - ylo) * 0.04
-        floor = ylo - pad if (spec.log_y or low < 0 or ylo - pad >= 0) else 0.0
-        ylo, yhi = floor, yhi + pad
+    pad = (yhi - ylo) * 0.04
+    ylo = ylo - pad if (spec.log_y or ylo - pad >= 0 or low < 0) else 0.0  # a positive axis does not dip below 0
+    yhi = yhi + pad
+    if spec.y_max is not None and (spec.y_max > 0 or not spec.log_y):
+        yhi = min(yhi, f(spec.y_max))
     if yhi - ylo < 1e-12 * max(1.0, abs(yhi)):
         half = 0.5 if spec.log_y else max(abs(yhi) * 0.1, 0.5)
         ylo, yhi = ylo - half, yhi + half
     clipped = {}
     for i, p in enumerate(points):
         top = max(p.hi)
-        if p.line.fit_after > 0 and f(top) > yhi + 1e-12:
+        if f(top) > yhi + 1e-12:
             clipped[i] = top
     return _Frame(xlo, xhi, ylo, yhi, clipped)
 
@@ -335,7 +333,7 @@ def _draw(spec: ChartSpec, points: list[_Points], frame: _Frame, cols: int, rows
                 if f(hi) > frame.yhi:
                     clip_marks[dot_x(x) // 2] = style
     for c, style in clip_marks.items():
-        grid[0][c] = (CLIP_MARKER, style)
+        grid[0][c] = (CLIP_MARKER, style + " dim")
     return grid
 
 
@@ -392,20 +390,29 @@ def _append_cells(text: Text, cells: list[Cell | None]) -> None:
 
 
 def chart_legend(spec: ChartSpec) -> Text:
-    """Every drawn line's key in its colour and its label (lines without points are left out), what is cut off with ▲."""
+    """Every drawn line's key in its colour and its label; lines sharing label and colour share an entry (━◆ run).
+
+    Lines without points are left out; a line cut off at the top names its largest value (▲40.2); the note comes last.
+    """
     points = _points(spec)
     legend = Text(no_wrap=True, overflow="ellipsis", end="")
-    if not points:
-        return legend
-    clipped = _frame(spec, points).clipped
+    clipped = _frame(spec, points).clipped if points else {}
+    entries: dict[tuple[str, int], list] = {}  # (label, colour) -> [keys, largest value cut off]
     for i, p in enumerate(points):
-        if i:
-            legend.append("  ")
-        style = f"color({p.line.colour})"
-        legend.append(POINT_MARKER if p.line.style == POINTS else "━", style=style)
-        legend.append(f" {p.line.label}")
+        entry = entries.setdefault((p.line.label, p.line.colour), ["", None])
+        key = POINT_MARKER if p.line.style == POINTS else "━"
+        if key not in entry[0]:
+            entry[0] += key
         if i in clipped:
-            legend.append(f" {CLIP_MARKER}{value_label(clipped[i])}", style=style)
+            entry[1] = clipped[i] if entry[1] is None else max(entry[1], clipped[i])
+    for n, ((label, colour), (keys, cut)) in enumerate(entries.items()):
+        style = f"color({colour})"
+        legend.append(("  " if n else "") + keys, style=style)
+        legend.append(f" {label}")
+        if cut is not None:
+            legend.append(f" {CLIP_MARKER}{value_label(cut)}", style=style)
+    if spec.note:
+        legend.append(("  " if entries else "") + spec.note, style="dim")
     return legend
 
 

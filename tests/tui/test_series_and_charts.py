@@ -224,7 +224,7 @@ def test_ticks_and_formats():
 @pytest.mark.parametrize("size", [(40, 10), (16, 4), (80, 3)])
 def test_render_chart_never_raises(lines, log_y, size):
     width, height = size
-    text = render_chart(ChartSpec(lines, log_y=log_y, y_limits=(0.0, 1.0) if len(lines) == 1 else None), width, height)
+    text = render_chart(ChartSpec(lines, log_y=log_y, y_include=(0.0,) if len(lines) == 1 else (), y_max=1.0 if len(lines) == 1 else None), width, height)
     assert len(text.plain.splitlines()) <= height
     assert all(len(line) <= width for line in text.plain.splitlines())
     chart_legend(ChartSpec(lines, log_y=log_y))
@@ -241,7 +241,7 @@ def plot_cells(text, gutter_end: str = "│┤") -> list[str]:
 
 
 def test_a_flat_line_is_one_row_of_dots_with_no_stray_glyphs():
-    text = render_chart(ChartSpec((Line(list(range(1, 500)), [0.5] * 499, 39, "flat"),), y_limits=(0.0, 1.0)), 60, 12)
+    text = render_chart(ChartSpec((Line(list(range(1, 500)), [0.5] * 499, 39, "flat"),), y_include=(0.0, 1.0)), 60, 12)
     rows = plot_cells(text)
     marked = [i for i, row in enumerate(rows) if row.strip()]
     assert len(marked) == 1  # one row: no columns of strokes across the plot
@@ -267,7 +267,7 @@ def test_held_out_points_are_drawn_on_top_in_their_own_colour():
     xs = list(range(0, 1001, 10))
     spec = ChartSpec(
         (Line(xs[::10], [0.5] * 11, HELD_OUT_COLOUR, "held-out", POINTS, z=3), Line(xs, [0.5] * len(xs), 39, "train batch", z=2)),
-        y_limits=(0.0, 1.0),
+        y_include=(0.0, 1.0),
         percent=True,
     )
     text = render_chart(spec, 60, 12)
@@ -278,17 +278,30 @@ def test_held_out_points_are_drawn_on_top_in_their_own_colour():
     assert "100%┤" in text.plain and "0%┤" in text.plain  # accuracies as percentages on the axis too
 
 
-def test_an_aux_spike_at_step_zero_is_clipped_not_flattening_the_answer_loss():
+def test_the_aux_loss_is_cut_off_not_flattening_the_answer_loss():
     xs = list(range(1, 1001))
     answer = Line(xs, [2.0 - s / 1000 for s in xs], 39, "answer loss", z=2)
-    aux = Line(xs, [40.0 if s == 1 else 1.5 for s in xs], AUX_COLOUR, "aux loss", fit_after=0.02, z=1)
+    # A spike at step 1, then ten times the answer loss for a while (a transformer's first hundred steps), then below it.
+    aux = Line(xs, [40.0 if s == 1 else (20.0 - s / 20 if s < 300 else 0.5) for s in xs], AUX_COLOUR, "aux loss", fits_top=False, z=1)
     spec = ChartSpec((answer, aux))
     text = render_chart(spec, 60, 14)
     labels = [float(line.split("┤")[0]) for line in text.plain.splitlines() if "┤" in line]
-    assert max(labels) <= 2.5  # the axis fits the answer loss, not the 40 of aux's first step
-    assert plot_cells(text)[0][0] == CLIP_MARKER  # the cut-off spike is marked at the top edge
+    assert max(labels) <= 2.5 and min(labels) <= 0.5  # the axis fits the answer loss, and the aux loss's lows
+    top = plot_cells(text)[0]
+    assert top[0] == CLIP_MARKER and top.count(CLIP_MARKER) >= 10  # the cut-off stretch is marked along the top edge
+    assert CLIP_MARKER not in top[-20:]  # not where the aux loss is in range
     legend = chart_legend(spec).plain
-    assert "answer loss" in legend and f"aux loss {CLIP_MARKER}40" in legend
+    assert legend == f"━ answer loss  ━ aux loss {CLIP_MARKER}40"
+    # Alone on the chart (no answer loss logged), it is fitted after all.
+    assert CLIP_MARKER not in render_chart(ChartSpec((aux,)), 60, 14).plain
+
+
+def test_accuracy_axis_starts_at_zero_and_never_passes_100_percent():
+    low = ChartSpec((Line([1, 2, 3], [0.01, 0.05, 0.08], 39),), y_include=(0.0,), y_max=1.0, percent=True)
+    labels = [line.split("┤")[0].strip() for line in render_chart(low, 40, 12).plain.splitlines() if "┤" in line]
+    assert labels[-1] == "0%" and labels[0] in ("8%", "6%") and "100%" not in labels  # early accuracies use the height
+    high = ChartSpec((Line([1, 2, 3], [0.2, 0.9, 1.0], 39),), y_include=(0.0,), y_max=1.0, percent=True)
+    assert "100%┤" in render_chart(high, 40, 12).plain and "104%" not in render_chart(high, 40, 12).plain
 
 
 def run_snapshot(steps: int, memory: dict[str, float | None], evals: bool = True):
@@ -307,7 +320,8 @@ def legend_entries(legend) -> dict[str, str]:
     plain = legend.plain
     out = {}
     for span in legend.spans:
-        if plain[span.start : span.end] in ("━", POINT_MARKER):
+        key = plain[span.start : span.end].strip()
+        if key and set(key) <= {"━", POINT_MARKER}:
             label = plain[span.end :].split("  ")[0].strip().split(f" {CLIP_MARKER}")[0]
             out[label] = str(span.style)
     return out
@@ -324,15 +338,15 @@ def test_legends_name_every_series_in_distinct_colours_and_skip_null_series():
     specs, titles = build_specs(runs, ChartOptions(smooth=False, log_loss=False))
     expected = {
         "loss": {"answer loss", "aux loss", "tiny_transformer"},
-        "accuracy": {"train batch", "held-out", "tiny_transformer", "tiny_transformer held-out"},
+        "accuracy": {"train batch", "held-out", "tiny_transformer"},  # the overlay's line and points: one entry
         "memory": {"write strength", "erase strength"},  # surprise is null: no empty entry for it; the transformer has none
     }
     for name, labels in expected.items():
         entries = legend_entries(chart_legend(specs[name]))
         assert set(entries) == labels, name
-        main = {label: style for label, style in entries.items() if not label.startswith("tiny_transformer")}
-        assert len(set(main.values())) == len(main), f"{name}: the main run's series share a colour"
-        assert all(entries[label] == f"color({runs[1].colour})" for label in entries if label.startswith("tiny_transformer"))
+        assert len(set(entries.values())) == len(entries), f"{name}: two series share a colour"
+        assert entries["tiny_transformer" if name != "memory" else "write strength"] == f"color({runs[1 if name != 'memory' else 0].colour})"
+    assert chart_legend(specs["accuracy"]).plain.endswith(f"━{POINT_MARKER} tiny_transformer")
     assert titles["loss"] == "loss · raw · linear"
 
 
@@ -341,6 +355,11 @@ def test_a_run_without_memory_says_so():
     specs, _ = build_specs([RunView(39, transformer, model="tiny_transformer")], ChartOptions(False, False))
     assert specs["memory"].lines == ()
     assert render_chart(specs["memory"], 40, 10).plain == "no memory: tiny_transformer has none"
+    # With a memory model overlaid, its curve is drawn and the legend says the main run has none.
+    forgetnet = run_snapshot(20, {"write_strength": 0.4, "surprise": 0.1}, evals=False)
+    runs = [RunView(39, transformer, model="tiny_transformer"), RunView(77, forgetnet, primary=False, label="forgetnet", model="forgetnet")]
+    specs, _ = build_specs(runs, ChartOptions(False, False))
+    assert chart_legend(specs["memory"]).plain == "━ forgetnet  tiny_transformer: no memory"
 
 
 def test_smoothing_draws_the_smoothed_series_and_leaves_held_out_points_alone():
@@ -351,6 +370,7 @@ def test_smoothing_draws_the_smoothed_series_and_leaves_held_out_points_alone():
     train_raw, held_raw = raw["accuracy"].lines
     train_smooth, held_smooth = smooth["accuracy"].lines
     assert train_smooth.ys == pytest.approx(ema_debiased(list(train_raw.ys))) and train_smooth.ys != train_raw.ys
+    assert train_raw.hi is not None and train_smooth.hi is None  # the raw band (spikes) only on the raw charts
     assert held_smooth.ys == held_raw.ys
 
 

@@ -132,7 +132,7 @@ async def test_smoothing_log_scale_and_overlays(make_app, runs_dir):
         # Each chart's legend names the overlaid run too, in its run colour (both runs are forgetnet: numbered).
         await wait_for(pilot, lambda: "forgetnet 2" in (loss.border_subtitle or ""), what="the overlay in the legend")
         subtitle = Content.from_markup(loss.border_subtitle)
-        assert subtitle.plain == "━ answer loss  ━ aux loss ▲5  ━ forgetnet 2"  # aux is 5.0 at step 1, above the answer loss: cut off
+        assert subtitle.plain == "━ answer loss  ━ aux loss ▲5  ━ forgetnet 2"  # aux is 5.0 at step 1, above the answer losses: cut off
         key = subtitle.plain.rindex("━")
         assert any(span.start <= key < span.end and "rgb" in str(span.style) for span in subtitle.spans)
 
