@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -28,6 +29,7 @@ from .config import (
 )
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 
 
 class UsageError(Exception):
@@ -140,6 +142,12 @@ def _number_list(one):
     return parse
 
 
+def _add_threads_flag(parser: argparse.ArgumentParser, what: str = "this run") -> None:
+    parser.add_argument("--threads", type=_positive_int, default=None,
+                        help=f"CPU threads for {what} (default 1, or OMP_NUM_THREADS when set: these models run as "
+                             "fast on one thread, and more stall beside other busy processes)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = TrainConfig()
     parser = _Parser(prog="forgetnet", description="ForgetNet: train, evaluate, plot and inspect memory models.")
@@ -155,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run (--steps may extend it)")
     t.add_argument("--run-dir", help=argparse.SUPPRESS)  # used by launch_detached: config.json is already there
     t.add_argument("--quiet", action="store_true", help="no progress lines")
+    _add_threads_flag(t)
 
     w = sub.add_parser("sweep", help="train a models x tasks x seeds grid, N processes at a time, then evaluate")
     w.add_argument("--models", default="all", help="all or a comma list of model names")
@@ -166,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--retry-failed", action="store_true", help="rerun cells whose run failed")
     w.add_argument("--eval-batches-final", type=_positive_int, default=5, help="batches of 32 per task in the final evaluation")
     w.add_argument("--headline", metavar="DIR", help="when every run is evaluated, write the headline table there")
+    _add_threads_flag(w, "each run (--jobs runs at once)")
     _add_training_flags(w, sweep=True)
 
     h = sub.add_parser("headline", help="the headline table of a finished sweep (CSV, Markdown, JSON, PNG)")
@@ -174,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="evaluate a checkpoint (or a fresh model) on tasks")
     e.add_argument("--checkpoint", help="checkpoint.pt or its run directory (default: a fresh model)")
-    e.add_argument("--model", type=_choice(MODEL_NAMES, "model"), default="forgetnet", help="for a fresh model")
+    e.add_argument("--model", type=_choice(MODEL_NAMES, "model"), default=None,
+                   help="for a fresh model (default forgetnet); with --checkpoint it must name the checkpoint's model")
     e.add_argument("--task", default="all", help="all, a task name, or a comma list")
     e.add_argument("--suite", type=_choice(SUITE_NAMES, "suite"), default="v2")
     e.add_argument("--batches", type=_positive_int, default=5)
@@ -183,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=_nonneg_int, default=123)
     e.add_argument("--device", default="auto")
     e.add_argument("--output-dir", default="runs")
+    _add_threads_flag(e)
     for name in KNOB_FLAGS:
         default = fields_by_name(TaskKnobs)[name].default
         e.add_argument("--" + name.replace("_", "-"), type=_field_type(name, default), default=None,
@@ -200,7 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="one example, token by token: what the model read, wrote and erased")
     d.add_argument("--task", type=_choice(TASK_NAMES, "task"), default="changing_facts")
     d.add_argument("--checkpoint", help="checkpoint.pt or run directory (default: the bundled one, else fresh)")
-    d.add_argument("--model", type=_choice(MODEL_NAMES, "model"), default="forgetnet")
+    d.add_argument("--model", type=_choice(MODEL_NAMES, "model"), default=None,
+                   help="a model: its bundled checkpoint if one ships, else fresh (default: the bundled model that solves changing_facts)")
     d.add_argument("--suite", type=_choice(SUITE_NAMES, "suite"), default="v2")
     d.add_argument("--seed", type=_nonneg_int, default=0)
     d.add_argument("--seq-len", type=_positive_int, default=64)
@@ -252,7 +265,7 @@ def _progress_printer(quiet: bool):
 def cmd_train(args: argparse.Namespace) -> int:
     from . import runs
     from .device import resolve_device
-    from .train import TrainingFailed, train
+    from .train import ResumeRefused, TrainingFailed, train
 
     if args.resume or args.run_dir:
         run_dir = Path(args.resume or args.run_dir)
@@ -280,7 +293,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     resolve_device(config.device)
     try:
-        out = train(config, runs_dir=args.output_dir, run_dir=run_dir, on_event=_progress_printer(args.quiet), resume=resume)
+        out = train(config, runs_dir=args.output_dir, run_dir=run_dir, on_event=_progress_printer(args.quiet), resume=resume,
+                    threads=args.threads)
+    except ResumeRefused as exc:  # finished already, or --steps below the checkpoint: nothing was touched
+        raise UsageError(str(exc)) from None
     except TrainingFailed as exc:
         print(f"forgetnet: error: {exc}", file=sys.stderr)
         return 1
@@ -288,27 +304,35 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_or_fresh(checkpoint: str | None, model_name: str, device):
+def _load_or_fresh(checkpoint: str | None, model_name: str | None, device):
+    """(model, its config, checkpoint path): the checkpoint's model, which `model_name` (when given) must name,
+    else a fresh `model_name` (forgetnet by default)."""
     from .evaluate import fresh_model, load_model
 
     if checkpoint:
         model, data = load_model(checkpoint, device)
+        if model_name is not None and model_name != data["config"]["model"]:
+            raise UsageError(f"--model {model_name} does not match the checkpoint's model {data['config']['model']} "
+                             f"(leave --model out to evaluate it as {data['config']['model']}): {checkpoint}")
         return model, data["config"], str(checkpoint)
+    model_name = model_name or "forgetnet"
     return fresh_model(model_name).to(device), {"model": model_name}, None
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .device import resolve_device
+    from .device import run_device, run_threads
     from .evaluate import evaluate_model, resolve_tasks, write_eval_run
     from .models import parameter_count
+    from .runs import make_folder
 
     try:
         tasks = resolve_tasks(args.task)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    device = resolve_device(args.device)
+    device = run_device(args.device, args.threads)
     model, cfg, checkpoint = _load_or_fresh(args.checkpoint, args.model, device)
     _check_seq_len(args.seq_len, "length_extrapolation" if "length_extrapolation" in tasks else None, model.config.max_seq_len)
+    make_folder(args.output_dir)  # a bad --output-dir is said before the evaluation, not after it
     knobs = TaskKnobs(**{name: getattr(args, name) for name in KNOB_FLAGS if getattr(args, name) not in (None, AUTO)})
     started = time.perf_counter()
     try:
@@ -326,7 +350,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         device=str(device),
         wall_time=wall,
         config={**{k: getattr(args, k) for k in ("suite", "batches", "batch_size", "seq_len", "seed")},
-                **({"knobs": knobs.changed()} if not knobs.is_default() else {})},
+                **({"knobs": knobs.changed()} if not knobs.is_default() else {}), "threads": run_threads(args.threads)},
         checkpoint=checkpoint,
     )
     for task, r in results.items():
@@ -373,8 +397,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     for values in grid.values():
         points *= len(values)
     print(f"sweep {folder}: {len(models) * len(tasks) * len(seeds) * points} runs, {args.jobs} at a time", flush=True)
-    counts = run_sweep(folder, jobs=args.jobs, report=lambda line: print(line, flush=True), retry_failed=args.retry_failed)
+    stop = threading.Event()  # set by Ctrl-C (SIGINT) or SIGTERM: the children checkpoint and stop
+    counts = run_sweep(folder, jobs=args.jobs, report=lambda line: print(line, flush=True), stop=stop,
+                       retry_failed=args.retry_failed, threads=args.threads)
     print(" ".join(f"{k} {v}" for k, v in counts.items()))
+    if stop.is_set():
+        print(f"forgetnet: interrupted (run the same command again to resume): {folder}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     done = counts.get("evaluated", 0) == counts["total"]
     if done and args.headline:
         from .headline import write_headline
@@ -407,7 +436,7 @@ def cmd_plot_against(args: argparse.Namespace, formats: list[str]) -> int:
             f"no model under {args.runs} was evaluated at more than one {args.against} value "
             f"(sweep it: forgetnet sweep --{args.against.replace('_', '-')} 4,8,16 ...)"
         )
-    for path in write_difficulty(data, args.output_dir, args.against, formats):
+    for path in _writing(args.output_dir, lambda: write_difficulty(data, args.output_dir, args.against, formats)):
         print(path)
     return 0
 
@@ -428,14 +457,28 @@ def cmd_plot(args: argparse.Namespace) -> int:
         print(f"forgetnet: {notice}", file=sys.stderr)
     if not rows:
         raise UsageError(f"no evaluation results under {args.runs} (run `forgetnet eval` or evaluate on screen 3 first)")
-    for path in export_all(rows, args.output_dir, formats):
+    for path in _writing(args.output_dir, lambda: export_all(rows, args.output_dir, formats)):
         print(path)
     return 0
 
 
+def _writing(folder: str, write):
+    """write() into `folder` once it is known to be a writable folder; an OS error part way (a read-only file,
+    a full disk) is one line."""
+    from .runs import make_folder
+
+    make_folder(folder)
+    try:
+        return write()
+    except OSError as exc:
+        raise UsageError(f"cannot write ({exc.strerror or type(exc).__name__}): {exc.filename or folder}") from None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
+    from .device import use_threads
 
+    use_threads()
     print(run_demo(args), end="")
     return 0
 
@@ -445,7 +488,7 @@ COMMANDS = {"train": cmd_train, "sweep": cmd_sweep, "headline": cmd_headline, "e
 
 def main(argv: Sequence[str] | None = None) -> int:
     from .device import DeviceError
-    from .runs import CheckpointError
+    from .runs import CheckpointError, FolderError
 
     parser = build_parser()
     try:
@@ -454,12 +497,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             _check_seq_len(args.seq_len, getattr(args, "task", None) if args.command == "train" else None,
                            getattr(args, "max_seq_len", None) or 512)
         return COMMANDS[args.command](args)
-    except (UsageError, CheckpointError, DeviceError, ConfigError) as exc:
+    except (UsageError, CheckpointError, DeviceError, ConfigError, FolderError) as exc:
         print(f"forgetnet: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("forgetnet: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

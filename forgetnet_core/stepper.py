@@ -18,6 +18,15 @@ Derived quantities (S slots, d width, at token t):
   value for memory models; for the Transformer baselines, which keep no trace,
   the same formula applied to their next-token head.
 
+Matrix memories (the delta-rule models, H heads of a dh x dh state) are kept
+in their own terms: ``state[t]`` is S_t after the step, ``written[t] = beta_t
+v_t k_t^T``, ``erased[t] = beta_t (alpha_t S_{t-1} k_t) k_t^T`` (the old
+value at k_t taken out), ``forgotten[t] = (1 - alpha_t) S_{t-1}``, with the
+write strength ``beta`` and forget gate ``alpha`` per head and the read
+strength ``|S_t q_t|``. ``memory_kind`` says which ("slot", "matrix", or None
+for the Transformers). Every model also gets ``beliefs`` (forgetnet_core.beliefs):
+for each key seen so far, the answer it would give if the query came now.
+
 Worked example (changing_facts v2, seed 6, 32 tokens; q = k18 is set to v02
 at t=6 and overwritten with v00 at t=12)::
 
@@ -38,7 +47,11 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 
-from .demo import BUNDLED_CHECKPOINT, token_name
+from .trace import DeltaTrace
+
+from .beliefs import BeliefChange, Beliefs, compute_beliefs
+from .checkpoints import bundled_at, bundled_checkpoints
+from .demo import token_name
 from .tasks import ExampleMeta, eval_seq_len, make_batch, token_role
 
 TOP_K = 5  # how many next-token and answer candidates the stepper lists
@@ -96,10 +109,32 @@ class StepView:
     erase_mean: Optional[float] = None  # mean_d eps_t
     read_slot: Optional[int] = None  # argmax beta_t
     write_slot: Optional[int] = None  # argmax alpha_t
-    memory: Optional[np.ndarray] = None  # (S, d) M_{t+1}, the memory after this step
-    changed: Optional[np.ndarray] = None  # (S, d) bool, cells this step moved by >= CHANGE_THRESHOLD
-    max_change: Optional[float] = None  # max |M_{t+1} - M_t|
+    memory: Optional[np.ndarray] = None  # (S, d) M_{t+1} (slot) or (H, dh, dh) S_t (matrix): the memory after this step
+    changed: Optional[np.ndarray] = None  # same shape, bool: cells this step moved by >= CHANGE_THRESHOLD
+    max_change: Optional[float] = None  # max |after - before|
+    memory_kind: Optional[str] = None  # "slot", "matrix" or None
+    written: Optional[np.ndarray] = None  # (H, dh, dh) beta v k^T (matrix)
+    erased: Optional[np.ndarray] = None  # (H, dh, dh) beta (alpha S k) k^T (matrix)
+    forgotten: Optional[np.ndarray] = None  # (H, dh, dh) (1 - alpha) S_{t-1} (matrix)
+    beta: Optional[np.ndarray] = None  # (H,) write strength (matrix)
+    alpha: Optional[np.ndarray] = None  # (H,) forget gate (matrix)
+    read_strength: Optional[np.ndarray] = None  # (H,) |S_t q_t| (matrix)
+    beliefs: tuple["BeliefRow", ...] = ()  # every key known at t, in first-seen order
+    belief_changes: tuple[BeliefChange, ...] = ()  # changes of belief at exactly this t
     events: tuple[StepEvent, ...] = ()  # events at exactly this t
+
+
+@dataclass(frozen=True)
+class BeliefRow:
+    """What the model would answer about one key if the query came at the cursor."""
+
+    key: int
+    believed: int  # -1: not asked yet
+    probability: float
+    truth: int  # what the records so far say
+    status: str  # right | stale (an older value of the key) | wrong
+    queried: bool  # the example's own query key
+    change: Optional[str] = None  # a BeliefChange kind at exactly this t
 
 
 @dataclass
@@ -125,9 +160,17 @@ class StepperTrace:
     effective_write: Optional[np.ndarray] = None  # (T, S)
     gate_mean: Optional[np.ndarray] = None  # (T,)
     erase_mean: Optional[np.ndarray] = None  # (T,)
-    memory_before: Optional[np.ndarray] = None  # (T, S, d) M_t
-    memory_after: Optional[np.ndarray] = None  # (T, S, d) M_{t+1}
-    changed: Optional[np.ndarray] = None  # (T, S, d) bool
+    memory_before: Optional[np.ndarray] = None  # (T, S, d) M_t (slot) or (T, H, dh, dh) S_{t-1} (matrix)
+    memory_after: Optional[np.ndarray] = None  # (T, S, d) M_{t+1} (slot) or (T, H, dh, dh) S_t (matrix)
+    changed: Optional[np.ndarray] = None  # same shape, bool
+    memory_kind: Optional[str] = None  # "slot" (ForgetNet family), "matrix" (delta rule) or None (Transformers)
+    written: Optional[np.ndarray] = None  # (T, H, dh, dh) beta_t v_t k_t^T
+    erased: Optional[np.ndarray] = None  # (T, H, dh, dh) beta_t (alpha_t S_{t-1} k_t) k_t^T
+    forgotten: Optional[np.ndarray] = None  # (T, H, dh, dh) (1 - alpha_t) S_{t-1}
+    beta: Optional[np.ndarray] = None  # (T, H) write strength
+    alpha: Optional[np.ndarray] = None  # (T, H) forget gate (ones without one)
+    read_strength: Optional[np.ndarray] = None  # (T, H) |S_t q_t|
+    beliefs: Optional[Beliefs] = None  # what it would answer about each key, at each boundary before the query
     names: list[str] = field(default_factory=list)  # token_name per position
     roles: list[str] = field(default_factory=list)  # token_role per position
     marks: dict[int, str] = field(default_factory=dict)  # t -> MARK_KINDS entry, for every token of a marked record
@@ -144,6 +187,32 @@ class StepperTrace:
     def memory_slots(self) -> int:
         return 0 if self.read is None else int(self.read.shape[1])
 
+    @property
+    def heads(self) -> int:
+        return 0 if self.beta is None else int(self.beta.shape[1])
+
+    def belief_rows(self, t: int) -> tuple[BeliefRow, ...]:
+        """The belief table at cursor t: every key known by then (the query key always), first-seen order."""
+        b = self.beliefs
+        if b is None:
+            return ()
+        row = b.at(t)
+        changes = {c.key: c.kind for c in b.changes if c.t == t}
+        out = []
+        for j, key in enumerate(b.keys):
+            truth = int(b.truth[row, j])
+            believed = int(b.believed[row, j])
+            if truth < 0 and key != b.query_key:
+                continue
+            if believed == truth:
+                status = "right"
+            else:
+                earlier = set(int(x) for x in b.truth[: row + 1, j] if x >= 0) - {truth}
+                status = "stale" if believed in earlier else "wrong"
+            out.append(BeliefRow(key, believed, float(b.probability[row, j]), truth, status, key == b.query_key,
+                                 changes.get(key)))
+        return tuple(out)
+
     def view(self, t: int) -> StepView:
         """What the stepper shows at token ``t`` (0 <= t < T)."""
         if not 0 <= t < self.seq_len:
@@ -158,10 +227,28 @@ class StepperTrace:
             top_answers=tuple(zip(self.top_answer_ids[t].tolist(), self.top_answer_probs[t].tolist())),
             has_memory=self.has_memory,
             events=tuple(e for e in self.events if e.t == t),
+            memory_kind=self.memory_kind,
+            beliefs=self.belief_rows(t),
+            belief_changes=self.beliefs.changes_at(t) if self.beliefs is not None else (),
         )
         if not self.has_memory:
             return StepView(**common)
         delta = np.abs(self.memory_after[t] - self.memory_before[t])
+        if self.memory_kind == "matrix":
+            return StepView(
+                **common,
+                gate_mean=float(self.gate_mean[t]),
+                erase_mean=float(self.erase_mean[t]),
+                memory=self.memory_after[t],
+                changed=self.changed[t],
+                max_change=float(delta.max()),
+                written=self.written[t],
+                erased=self.erased[t],
+                forgotten=self.forgotten[t],
+                beta=self.beta[t],
+                alpha=self.alpha[t],
+                read_strength=self.read_strength[t],
+            )
         return StepView(
             **common,
             read=self.read[t],
@@ -277,13 +364,15 @@ def build_stepper_trace(
     model.eval()
     with torch.no_grad():
         out = model(batch.input_ids.to(device), trace=bool(model.has_memory))
+    meta = batch.meta[0]
+    beliefs = compute_beliefs(model, batch.input_ids[0].tolist(), task, meta.positions["query"][0], meta.query_key,
+                              device, name=token_name)
     ids = batch.input_ids[0]
     tokens = [int(x) for x in ids.tolist()]
     token_logits = out.token_logits[0].detach().cpu()
     answer_logits = out.answer_logits[0].detach().cpu()
     tok_ids, tok_probs = _top_k(token_logits, TOP_K)
     ans_ids, ans_probs = _top_k(answer_logits, TOP_K)
-    meta = batch.meta[0]
     marks, events = marks_and_events(meta, tokens)
     final = torch.softmax(answer_logits[-1].float(), dim=-1)
     answer = int(final.argmax())
@@ -315,8 +404,12 @@ def build_stepper_trace(
         events=events,
         verdict=verdict,
         vocab_names=[token_name(i) for i in range(int(answer_logits.shape[-1]))],
+        beliefs=beliefs,
     )
-    if out.trace is not None:
+    if isinstance(out.trace, DeltaTrace):
+        _fill_matrix(st, out.trace)
+    elif out.trace is not None:
+        st.memory_kind = "slot"
         ex = out.trace.example(0)
         f64 = lambda x: x.double().numpy()  # noqa: E731
         gate, erase, write = f64(ex.gate), f64(ex.erase), f64(ex.write)  # (T, d)
@@ -332,6 +425,22 @@ def build_stepper_trace(
         st.memory_after = f64(ex.memory_after)
         st.changed = np.abs(st.memory_after - st.memory_before) >= CHANGE_THRESHOLD
     return st
+
+
+def _fill_matrix(st: StepperTrace, tr: DeltaTrace) -> None:
+    """A delta-rule model's trace (example 0) in the stepper's arrays."""
+    f64 = lambda x: x[0].detach().double().cpu().numpy()  # noqa: E731
+    st.memory_kind = "matrix"
+    st.memory_before, st.memory_after = f64(tr.state_before), f64(tr.state_after)  # (T, H, dh, dh)
+    st.written, st.erased, st.forgotten = f64(tr.written), f64(tr.erased), f64(tr.forgotten)
+    st.beta, st.alpha = f64(tr.beta), f64(tr.alpha)  # (T, H)
+    read = np.einsum("thvk,thk->thv", st.memory_after, f64(tr.query))  # (T, H, dh) S_t q_t
+    st.read_strength = np.linalg.norm(read, axis=-1)
+    st.gate_mean = st.beta.mean(axis=1)
+    st.erase_mean = (1.0 - st.alpha).mean(axis=1)
+    st.changed = np.abs(st.memory_after - st.memory_before) >= CHANGE_THRESHOLD
+    if tr.surprise is not None:
+        st.surprise = f64(tr.surprise)
 
 
 # --------------------------------------------------------------------------- models to step
@@ -356,11 +465,15 @@ class ModelSource:
         return model, self.label
 
 
+def bundled_sources() -> list[ModelSource]:
+    """The checkpoints that ship in the package (the stepper's default first)."""
+    return [ModelSource("bundled", b.model, str(b.path), b.label) for b in bundled_checkpoints()]
+
+
 def bundled_source() -> Optional[ModelSource]:
-    """The checkpoint that ships in the package, when present."""
-    if not BUNDLED_CHECKPOINT.exists():
-        return None
-    return ModelSource("bundled", "forgetnet", str(BUNDLED_CHECKPOINT), "forgetnet · bundled checkpoint (changing_facts v2)")
+    """The stepper's default bundled checkpoint, when present."""
+    found = bundled_sources()
+    return found[0] if found else None
 
 
 def fresh_source(name: str) -> ModelSource:
@@ -368,19 +481,27 @@ def fresh_source(name: str) -> ModelSource:
 
 
 def checkpoint_source(path: str | Path) -> ModelSource:
-    """A checkpoint file (or run directory); the model name comes from the run's config.json when it has one."""
+    """A checkpoint file (or run directory); model and task from the run's config.json, else from the checkpoint itself."""
     path = Path(path)
     if path.is_dir():
         path = path / "checkpoint.pt"
+    bundled = bundled_at(path)
+    if bundled is not None:
+        return ModelSource("bundled", bundled.model, str(path), bundled.label)
     model, task = "?", "?"
     try:
         cfg = json.loads((path.parent / "config.json").read_text())
         model, task = str(cfg.get("model", "?")), str(cfg.get("task", "?"))
     except (OSError, ValueError, AttributeError):
-        pass
-    if path.resolve() == BUNDLED_CHECKPOINT.resolve():
-        return bundled_source() or ModelSource("bundled", "forgetnet", str(path), "forgetnet · bundled checkpoint")
-    return ModelSource("checkpoint", model, str(path), f"{model} · {task} · {path.parent.name}")
+        try:  # a checkpoint outside a run directory: its own config names the model and task
+            from .runs import load_checkpoint
+
+            cfg = load_checkpoint(path).get("config") or {}
+            model, task = str(cfg.get("model", "?")), str(cfg.get("task", "?"))
+        except Exception:  # noqa: BLE001 - a broken file: the stepper says so when it loads it
+            pass
+    run = path.parent.name if path.name == "checkpoint.pt" else path.name
+    return ModelSource("checkpoint", model, str(path), f"{model} · {task} · {run}")
 
 
 def list_model_sources(runs_dir: str | Path) -> list[ModelSource]:
@@ -389,21 +510,20 @@ def list_model_sources(runs_dir: str | Path) -> list[ModelSource]:
 
     sources: list[ModelSource] = []
     root = Path(runs_dir)
-    if root.is_dir():
-        found = sorted(root.glob("*/checkpoint.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
+    if root.is_dir():  # runs, and the runs inside sweep folders
+        found = [*root.glob("*/checkpoint.pt"), *root.glob("*/*/checkpoint.pt")]
+        found.sort(key=lambda p: p.stat().st_mtime, reverse=True)
         sources += [checkpoint_source(p) for p in found]
-    bundled = bundled_source()
-    if bundled is not None:
-        sources.append(bundled)
+    sources += bundled_sources()
     sources += [fresh_source(name) for name in MODEL_NAMES]
     return sources
 
 
 def default_source(checkpoint: str | None = None) -> ModelSource:
-    """The given checkpoint, else the bundled one, else a fresh forgetnet."""
+    """The given checkpoint, else the default bundled one, else a fresh gated_delta_net."""
     if checkpoint:
         return checkpoint_source(checkpoint)
-    return bundled_source() or fresh_source("forgetnet")
+    return bundled_source() or fresh_source("gated_delta_net")
 
 
 # --------------------------------------------------------------------------- figure
@@ -430,12 +550,9 @@ def slot_time_figure(st: StepperTrace, upto: Optional[int] = None):
     a legend under the axes says what each colour means. The title is wrapped
     to the figure's width, so a long run name is never clipped.
     """
-    if not st.has_memory:
-        raise ValueError(f"{st.model_name} keeps no memory: there are no read or write weights to plot")
-    import textwrap
-
+    if st.memory_kind != "slot":
+        raise ValueError(f"{st.model_name} keeps no slot memory: there are no slot read or write weights to plot")
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
 
     T, S = st.read.shape
     upto = T - 1 if upto is None else max(0, min(int(upto), T - 1))
@@ -453,9 +570,27 @@ def slot_time_figure(st: StepperTrace, upto: Optional[int] = None):
         ax.set_title(title, fontsize=10, loc="left")
         ax.axvline(upto, color="white", linewidth=0.8, linestyle=":")
         fig.colorbar(im, ax=ax, fraction=0.02, pad=0.01)
-    ax = axes[1]
+    _token_axis(fig, axes[1], st, T, upto)
+    fig.suptitle(_wrapped_title(st, width, upto, "slot memory"), fontsize=10)
+    return fig
+
+
+def _wrapped_title(st: StepperTrace, width: float, upto: int, what: str) -> str:
+    import textwrap
+
+    verdict = st.verdict.describe() if st.verdict else ""
+    chars = int(width * 72 / (10 * 0.62))  # 10-pt characters across the figure
+    lines = [f"{what} · {st.model_label}",
+             f"{st.task} ({st.suite}), example seed {st.seed}, cursor t={upto}" + (f" · {verdict}" if verdict else "")]
+    return "\n".join(part for line in lines for part in textwrap.wrap(line, chars))
+
+
+def _token_axis(fig, ax, st: StepperTrace, T: int, upto: int) -> None:
+    """Token names on the time axis, coloured by the strip's marks, and a legend of what the colours mean."""
+    from matplotlib.lines import Line2D
+
     ax.set_xticks(range(T))
-    ax.set_xticklabels(st.names, rotation=90, fontsize=6, family="monospace")
+    ax.set_xticklabels(st.names[:T], rotation=90, fontsize=6, family="monospace")
     for t, lab in enumerate(ax.get_xticklabels()):
         kind = st.marks.get(t)
         if kind:
@@ -467,18 +602,108 @@ def slot_time_figure(st: StepperTrace, upto: Optional[int] = None):
     names = [MARK_MEANINGS[k] for k in present] + [f"cursor (t={upto})"]
     fig.legend(handles, names, loc="outside lower center", ncols=min(len(names), 4), fontsize=8, frameon=False,
                title="token labels", title_fontsize=8)
-    verdict = st.verdict.describe() if st.verdict else ""
-    chars = int(width * 72 / (10 * 0.62))  # 10-pt characters across the figure
-    lines = [st.model_label, f"{st.task} ({st.suite}), example seed {st.seed}, cursor t={upto}" + (f" · {verdict}" if verdict else "")]
-    fig.suptitle("\n".join(part for line in lines for part in textwrap.wrap(line, chars)), fontsize=10)
+
+
+def head_time_figure(st: StepperTrace, upto: Optional[int] = None):
+    """A matrix memory's write strength beta, forget gate alpha and read strength |S q|, head by time."""
+    if st.memory_kind != "matrix":
+        raise ValueError(f"{st.model_name} has no matrix memory")
+    from matplotlib.figure import Figure
+
+    T, H = st.beta.shape
+    upto = T - 1 if upto is None else max(0, min(int(upto), T - 1))
+    width = max(8.0, T * 0.17)
+    fig = Figure(figsize=(width, 7.0), layout="constrained")
+    axes = fig.subplots(3, 1, sharex=True)
+    top_read = max(float(st.read_strength.max()), 1e-9)
+    for ax, data, title, vmax in ((axes[0], st.beta, "write strength β (head × time)", 1.0),
+                                  (axes[1], 1.0 - st.alpha, "forget 1 - α (head × time)", 1.0),
+                                  (axes[2], st.read_strength, "read strength |S q| (head × time)", top_read)):
+        shown = np.full((H, T), np.nan)
+        shown[:, : upto + 1] = data[: upto + 1].T
+        im = ax.imshow(shown, aspect="auto", origin="lower", cmap="viridis", vmin=0.0, vmax=vmax, interpolation="nearest")
+        ax.set_ylabel("head")
+        ax.set_yticks(range(H))
+        ax.set_title(title, fontsize=10, loc="left")
+        ax.axvline(upto, color="white", linewidth=0.8, linestyle=":")
+        fig.colorbar(im, ax=ax, fraction=0.02, pad=0.01)
+    _token_axis(fig, axes[2], st, T, upto)
+    fig.suptitle(_wrapped_title(st, width, upto, "delta-rule memory"), fontsize=10)
+    return fig
+
+
+BELIEF_COLOURS = {"right": "#1a9850", "stale": "#d73027", "wrong": "#878787"}
+
+
+def belief_figure(st: StepperTrace, upto: Optional[int] = None):
+    """Keys x time: at every record boundary, what the model would answer about each key (colour: right, stale,
+    wrong; shade: its probability), the believed value written where it changes, the queried key marked."""
+    b = st.beliefs
+    if b is None:
+        raise ValueError("this trace holds no beliefs")
+    from matplotlib.colors import to_rgb
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    P, K = b.believed.shape
+    T = st.seq_len
+    upto = T - 1 if upto is None else max(0, min(int(upto), T - 1))
+    width = max(8.0, T * 0.17)
+    fig = Figure(figsize=(width, max(3.8, 1.6 + 0.3 * K)), layout="constrained")
+    ax = fig.subplots()
+    image = np.ones((K, T, 3))
+    last = min(upto, P - 1)
+    for j in range(K):
+        for t in range(last + 1):
+            truth = int(b.truth[t, j])
+            if truth < 0 and b.keys[j] != b.query_key:
+                continue
+            believed = int(b.believed[t, j])
+            if believed < 0:
+                continue
+            earlier = set(int(x) for x in b.truth[: t + 1, j] if x >= 0) - {truth}
+            status = "right" if believed == truth else ("stale" if believed in earlier else "wrong")
+            shade = 0.25 + 0.75 * float(b.probability[t, j])
+            image[j, t] = 1 - shade * (1 - np.array(to_rgb(BELIEF_COLOURS[status])))
+    ax.imshow(image, aspect="auto", origin="upper", interpolation="nearest")
+    for j in range(K):  # the believed value where it changes
+        prev = None
+        for t in range(last + 1):
+            if not b.probed[t]:
+                continue
+            believed = int(b.believed[t, j])
+            if believed >= 0 and believed != prev and (b.truth[t, j] >= 0 or b.keys[j] == b.query_key):
+                ax.text(t, j, st.vocab_names[believed], fontsize=5.5, ha="center", va="center", family="monospace")
+            prev = believed
+    ax.set_yticks(range(K))
+    ax.set_yticklabels([st.vocab_names[k] + (" (query)" if k == b.query_key else "") for k in b.keys],
+                       fontsize=7, family="monospace")
+    ax.axvline(upto, color="0.3", linewidth=0.8, linestyle=":")
+    if P < T:
+        ax.axvspan(P - 0.5, T - 0.5, color="0.93")
+    ax.set_title("what it would answer about each key if the query came now (shade: probability)", fontsize=9, loc="left")
+    _token_axis(fig, ax, st, T, upto)
+    fig.legend([Patch(color=BELIEF_COLOURS[k]) for k in BELIEF_COLOURS],
+               ["right (the key's newest value)", "stale (an older value of the key)", "wrong"],
+               loc="outside upper right", fontsize=8, frameon=False, title="belief", title_fontsize=8)
+    fig.suptitle(_wrapped_title(st, width, upto, "beliefs"), fontsize=10)
     return fig
 
 
 def save_slot_time_png(st: StepperTrace, path: str | Path, upto: Optional[int] = None) -> Path:
-    """Write :func:`slot_time_figure` to ``path`` (parents created); return the path."""
+    """Write the memory's own time figure (slot weights, or head strengths for a matrix memory) to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    slot_time_figure(st, upto).savefig(path, dpi=120)
+    fig = head_time_figure(st, upto) if st.memory_kind == "matrix" else slot_time_figure(st, upto)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def save_belief_png(st: StepperTrace, path: str | Path, upto: Optional[int] = None) -> Path:
+    """Write :func:`belief_figure` to ``path`` (parents created); return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    belief_figure(st, upto).savefig(path, dpi=120)
     return path
 
 
@@ -516,6 +741,7 @@ def export_names(primary: Optional[ModelSource], compare: Optional[ModelSource],
 __all__ = [
     "CHANGE_THRESHOLD",
     "MARK_KINDS",
+    "BeliefRow",
     "ModelSource",
     "StepEvent",
     "StepView",
@@ -524,6 +750,7 @@ __all__ = [
     "Verdict",
     "build_stepper_trace",
     "bundled_source",
+    "bundled_sources",
     "causal_surprise",
     "checkpoint_source",
     "default_source",
@@ -532,6 +759,9 @@ __all__ = [
     "fresh_source",
     "list_model_sources",
     "marks_and_events",
+    "belief_figure",
+    "head_time_figure",
+    "save_belief_png",
     "save_slot_time_png",
     "slot_time_figure",
     "source_slug",

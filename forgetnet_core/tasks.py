@@ -614,6 +614,32 @@ def _applicable(knobs: TaskKnobs, task: str) -> TaskKnobs:
 
 
 # ---------------------------------------------------------------------------
+# Reading records back from tokens (one rule: recall_targets and the stepper's beliefs use it).
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Record:
+    """A record `key value SEP` found in a token sequence."""
+
+    start: int  # index of the key token
+    key: int
+    value: int  # the token after the key (a value, or a key in multi_hop's chain records)
+
+
+def is_record_start(tokens: list[int], t: int) -> bool:
+    """A key token at t = 0 or right after SEP or NOISE starts a record (a key after QUERY, or in a value slot, does not)."""
+    return KEY_START <= tokens[t] < KEY_START + NUM_KEYS and (t == 0 or tokens[t - 1] in (SEP, NOISE))
+
+
+def records_in(tokens: list[int]) -> list[Record]:
+    """Every complete-enough record (its value token present) in `tokens`, in order.
+
+    >>> [(r.start, r.key, r.value) for r in records_in([22, 90, SEP, 11, 80, SEP, 22, 83, SEP, QUERY, 22])]
+    [(0, 22, 90), (3, 11, 80), (6, 22, 83)]
+    """
+    return [Record(t, tokens[t], tokens[t + 1]) for t in range(len(tokens) - 1) if is_record_start(tokens, t)]
+
+
+# ---------------------------------------------------------------------------
 # The dense lookup ("recall") targets: SPEC section 6.4.
 # ---------------------------------------------------------------------------
 IGNORE = -100  # cross_entropy's ignore_index: positions without a recall target
@@ -623,8 +649,8 @@ def recall_targets(input_ids: torch.Tensor) -> torch.Tensor:
     """(B, T) targets of the dense lookup loss, IGNORE where there is none; past tokens only.
 
     A record starts at a key token at position 0 or right after SEP or NOISE
-    (so a key inside a record, such as multi_hop's hop value, or the key after
-    QUERY is not one). At a record start whose key already had a record
+    (is_record_start: so a key inside a record, such as multi_hop's hop value,
+    or the key after QUERY is not one). At a record start whose key already had a record
     earlier in the sequence, the target is that key's newest value so far:
     the value token of its latest earlier record. Everything else is IGNORE.
     Target t is a function of tokens 0..t only: the table of newest values is

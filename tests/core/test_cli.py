@@ -1,8 +1,10 @@
 """The headless CLI: every bad input is one line and exit 2; train/eval/plot/demo work end to end."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -64,7 +66,7 @@ def test_corrupt_and_incompatible_checkpoints(capsys, tmp_path):
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"\x00garbage")
     code, _, err = run_cli(capsys, "eval", "--checkpoint", str(corrupt))
-    assert code == 2 and "cannot read checkpoint" in err and err.count("\n") == 1
+    assert code == 2 and "not a checkpoint (corrupt or truncated)" in err and err.count("\n") == 1
     wrong = tmp_path / "wrong.pt"
     runs.save_checkpoint(wrong, {"config": {"model": "forgetnet", "d_model": 64}, "model_state": {"nope": torch.zeros(1)}, "step": 1})
     code, _, err = run_cli(capsys, "eval", "--checkpoint", str(wrong))
@@ -134,6 +136,148 @@ def test_demo_tells_the_story(capsys):
     lines = out.splitlines()
     assert "read" in lines[2] and "surprise" in lines[2]
     assert sum(1 for l in lines if l[:3].strip().isdigit()) == 32
-    assert "QUERY" in out and "label" in out and ("right" in out or "wrong" in out)
+    assert "QUERY" in out and "label" in out and ("RIGHT" in out or "WRONG" in out)
+    assert "belief changes" in out
     code, out, _ = run_cli(capsys, "demo", "--model", "local_transformer", "--seq-len", "20")
-    assert code == 0 and "no memory bank" in out
+    assert code == 0 and "keeps no memory" in out
+    code, out, _ = run_cli(capsys, "demo", "--model", "delta_net", "--seq-len", "32", "--seed", "3")
+    assert code == 0 and "write β" in out.splitlines()[2] and "forget" in out.splitlines()[2]
+
+
+# --------------------------------------------------------------------------- faults in a real process: one line, exit 2
+
+
+def real_cli(*argv, cwd=None):
+    return subprocess.run([sys.executable, "-m", "forgetnet_core.cli", *map(str, argv)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def assert_one_line_error(proc, expected):
+    """Exit 2 and stderr exactly one line: `forgetnet: error: ...` containing `expected` (the whole line when it
+    starts with 'forgetnet:')."""
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and proc.stderr.endswith("\n"), proc.stderr
+    if expected.startswith("forgetnet:"):
+        assert lines[0] == expected
+    else:
+        assert lines[0].startswith("forgetnet: error: ") and expected in lines[0], lines[0]
+
+
+TINY_TRAIN = ["--steps", "1", "--batch-size", "2", "--seq-len", "16", "--eval-batches", "1", "--d-model", "16",
+              "--memory-slots", "4", "--device", "cpu", "--quiet"]
+TINY_EVAL = ["--task", "changing_facts", "--batches", "1", "--batch-size", "2", "--seq-len", "16", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    """A runs folder holding one `forgetnet eval` result, so `plot` gets as far as writing."""
+    root = tmp_path_factory.mktemp("evaluated")
+    assert cli.main(["eval", "--model", "forgetnet", *TINY_EVAL, "--output-dir", str(root)]) == 0
+    return root
+
+
+def test_output_dirs_that_are_files_are_one_line(tmp_path, evaluated):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me\n")
+    assert_one_line_error(real_cli("train", *TINY_TRAIN, "--output-dir", a_file),
+                          f"forgetnet: error: not a folder (a file is in the way): {a_file}")
+    assert_one_line_error(real_cli("train", *TINY_TRAIN, "--output-dir", a_file / "runs"),
+                          f"forgetnet: error: cannot create folder (Not a directory): {a_file / 'runs'}")
+    assert_one_line_error(real_cli("plot", "--runs", evaluated, "--output-dir", a_file), "not a folder")
+    assert_one_line_error(real_cli("plot", "--runs", evaluated, "--output-dir", a_file / "results"), "cannot create folder")
+    assert_one_line_error(real_cli("eval", "--model", "forgetnet", *TINY_EVAL, "--output-dir", a_file), "not a folder")
+    assert a_file.read_text() == "keep me\n" and sorted(os.listdir(tmp_path)) == ["notes.txt"]  # nothing lost, nothing left
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders (chmod does not stop it); "
+                    "test_read_only_folders_as_a_user_would_see_them covers this by monkeypatching")
+def test_read_only_output_dirs_are_one_line(tmp_path, evaluated):
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    read_only.chmod(0o555)
+    try:
+        assert_one_line_error(real_cli("train", *TINY_TRAIN, "--output-dir", read_only / "runs"), "Permission denied")
+        assert_one_line_error(real_cli("plot", "--runs", evaluated, "--output-dir", read_only), "permission denied")
+    finally:
+        read_only.chmod(0o755)
+    assert os.listdir(read_only) == []
+
+
+def test_read_only_folders_as_a_user_would_see_them(capsys, tmp_path, evaluated, monkeypatch):
+    """What a non-root user meets: mkdir under the folder raises PermissionError, and access(W_OK) says no."""
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    real_mkdir, real_access = Path.mkdir, os.access
+
+    def mkdir(self, *args, **kwargs):
+        if read_only in Path(self).parents:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: Path(path) != read_only and real_access(path, mode, **kw))
+    code, _, err = run_cli(capsys, "train", *TINY_TRAIN, "--output-dir", str(read_only / "runs"))
+    assert code == 2 and err == f"forgetnet: error: cannot create folder (Permission denied): {read_only / 'runs'}\n"
+    code, _, err = run_cli(capsys, "plot", "--runs", str(evaluated), "--output-dir", str(read_only))
+    assert code == 2 and err == f"forgetnet: error: cannot write to folder (permission denied): {read_only}\n"
+    assert os.listdir(read_only) == []
+
+
+def test_a_write_failing_part_way_through_plot_is_one_line(capsys, tmp_path, evaluated, monkeypatch):
+    import forgetnet_core.export as export
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "out" / "results.csv"))
+
+    monkeypatch.setattr(export, "export_all", refuse)
+    code, _, err = run_cli(capsys, "plot", "--runs", str(evaluated), "--output-dir", str(tmp_path / "out"))
+    assert code == 2 and err == f"forgetnet: error: cannot write (Permission denied): {tmp_path / 'out' / 'results.csv'}\n"
+
+
+@pytest.fixture(scope="module")
+def tiny_transformer_checkpoint(tmp_path_factory):
+    config = TrainConfig(model="tiny_transformer", steps=1, seq_len=16, batch_size=2, d_model=16, eval_batches=1, device="cpu")
+    return train(config, runs_dir=tmp_path_factory.mktemp("tt")) / "checkpoint.pt"
+
+
+def test_eval_refuses_a_model_that_is_not_the_checkpoints(capsys, tiny_transformer_checkpoint):
+    ckpt = tiny_transformer_checkpoint
+    assert_one_line_error(
+        real_cli("eval", "--checkpoint", ckpt, "--model", "forgetnet", *TINY_EVAL, "--output-dir", ckpt.parent),
+        f"forgetnet: error: --model forgetnet does not match the checkpoint's model tiny_transformer "
+        f"(leave --model out to evaluate it as tiny_transformer): {ckpt}",
+    )
+    for given in ([], ["--model", "tiny_transformer"]):  # left out, or the right one: evaluated as the checkpoint's model
+        code, out, err = run_cli(capsys, "eval", "--checkpoint", str(ckpt), *given, *TINY_EVAL, "--output-dir", str(ckpt.parent))
+        assert code == 0, err
+        assert json.loads(Path(out.splitlines()[-1]).read_text())["model"] == "tiny_transformer"
+
+
+@pytest.mark.parametrize("damage", ["random", "random_read_as_a_pickle_global", "empty", "truncated"])
+def test_damaged_checkpoints_say_so_in_one_line(tmp_path, tiny_transformer_checkpoint, damage):
+    whole = tiny_transformer_checkpoint.read_bytes()
+    data = {
+        "random": os.urandom(4096),
+        "random_read_as_a_pickle_global": b"cnoise\nmore\n" + os.urandom(64),  # torch: "Unsupported global", as for objects
+        "empty": b"",
+        "truncated": whole[: len(whole) // 2],
+    }[damage]
+    ckpt = tmp_path / "checkpoint.pt"
+    ckpt.write_bytes(data)
+    expected = f"forgetnet: error: not a checkpoint (corrupt or truncated): {ckpt}"
+    assert_one_line_error(real_cli("eval", "--checkpoint", ckpt, *TINY_EVAL, "--output-dir", tmp_path), expected)
+    assert_one_line_error(real_cli("demo", "--checkpoint", ckpt), expected)
+    with pytest.raises(runs.CheckpointError) as caught:
+        runs.load_checkpoint(ckpt)
+    assert str(caught.value) == f"not a checkpoint (corrupt or truncated): {ckpt}"
+
+
+def test_a_checkpoint_of_python_objects_is_named_as_such(tmp_path):
+    ckpt = tmp_path / "objects.pt"
+    torch.save({"config": {"model": "forgetnet"}, "model_state": {}, "thing": Path("x")}, ckpt)  # a whole, readable archive
+    with pytest.raises(runs.CheckpointError) as caught:
+        runs.load_checkpoint(ckpt)
+    message = str(caught.value)
+    assert message.startswith("not a forgetnet checkpoint (weights-only loading refuses its Python object ")
+    assert message.endswith(f": {ckpt}") and "\n" not in message

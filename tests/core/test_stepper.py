@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from forgetnet_core import runs
-from forgetnet_core.demo import BUNDLED_CHECKPOINT, token_name
+from forgetnet_core.checkpoints import bundled_checkpoints, bundled_path
+from forgetnet_core.config import MODEL_NAMES
+from forgetnet_core.demo import token_name
 from forgetnet_core.evaluate import evaluate_model, fresh_model, load_model
 from forgetnet_core.stepper import (
     CHANGE_THRESHOLD,
@@ -24,8 +26,9 @@ from forgetnet_core.stepper import (
     save_slot_time_png,
 )
 
-# Held-out accuracy of the bundled checkpoint on changing_facts v2, as measured by
-# `forgetnet eval --checkpoint forgetnet_core/assets/stepper_changing_facts.pt --task changing_facts`
+FORGETNET_BUNDLE = bundled_path("forgetnet")
+# Held-out accuracy of the bundled forgetnet checkpoint on changing_facts v2, as measured by
+# `forgetnet eval --checkpoint forgetnet_core/assets/stepper_forgetnet_changing_facts.pt --task changing_facts`
 # (eval seed 123, 5 batches of 32 = 160 examples, seq_len 64): 23 / 160 right, and
 # 26 / 160 answered with a stale value. README.md states the same numbers.
 BUNDLED_ACCURACY = 23 / 160
@@ -138,9 +141,8 @@ def test_model_sources(tmp_path):
     runs.save_checkpoint(run / "checkpoint.pt", {"config": {"model": "no_forget"}, "model_state": m.state_dict(), "step": 1})
     sources = list_model_sources(tmp_path)
     assert sources[0].kind == "checkpoint" and sources[0].model == "no_forget"
-    assert [s.model for s in sources if s.kind == "fresh"] == [
-        "forgetnet", "no_forget", "no_surprise", "random_write", "fifo_memory", "tiny_transformer", "local_transformer"]
-    assert sum(s.kind == "bundled" for s in sources) == (1 if BUNDLED_CHECKPOINT.exists() else 0)
+    assert [s.model for s in sources if s.kind == "fresh"] == list(MODEL_NAMES)
+    assert sum(s.kind == "bundled" for s in sources) == len(bundled_checkpoints())
     loaded, label = sources[0].load()
     assert loaded.name == "no_forget" and "no_forget" in label
     assert checkpoint_source(run).path == str(run / "checkpoint.pt")
@@ -155,17 +157,17 @@ def test_slot_time_png(stepped, tmp_path):
 
 
 def test_bundled_checkpoint_is_small_and_plain():
-    assert BUNDLED_CHECKPOINT.exists(), "the stepper's default checkpoint must ship with the package"
-    assert BUNDLED_CHECKPOINT.stat().st_size < 2 * 1024 * 1024
-    data = torch.load(BUNDLED_CHECKPOINT, map_location="cpu", weights_only=True)
+    assert FORGETNET_BUNDLE.exists(), "the stepper's contrast checkpoint must ship with the package"
+    assert FORGETNET_BUNDLE.stat().st_size < 2 * 1024 * 1024
+    data = torch.load(FORGETNET_BUNDLE, map_location="cpu", weights_only=True)
     assert "optimizer_state" not in data and data["config"]["model"] == "forgetnet"
     assert data["config"]["task"] == "changing_facts" and data["config"]["suite"] == "v2"
-    assert bundled_source().load()[0].name == "forgetnet"
+    assert bundled_source().load()[0].name == bundled_checkpoints()[0].model
     assert default_source().kind == "bundled"
 
 
 def test_bundled_checkpoint_heldout_accuracy():
-    model, _ = load_model(BUNDLED_CHECKPOINT)
+    model, _ = load_model(FORGETNET_BUNDLE)
     result = evaluate_model(model, ["changing_facts"], suite="v2", batches=5, batch_size=32, seq_len=64, seed=123)
     result = result["changing_facts"]
     assert result["examples"] == 160
