@@ -7,6 +7,7 @@ import math
 import os
 import signal
 import time
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,10 @@ CHECKPOINT_FORMAT = 1
 
 class CheckpointError(ValueError):
     """A checkpoint that is missing, unreadable or incompatible; str() is one line."""
+
+
+class FolderError(ValueError):
+    """A folder that cannot be created or written to (a file in the way, no permission); str() is one line."""
 
 
 # --------------------------------------------------------------------------- files
@@ -61,10 +66,31 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+def make_folder(path: str | Path) -> Path:
+    """Create `path` (and its parents) if needed and check it is a folder this process can write to.
+
+    FolderError names the path and the reason in one line, before anything is written there.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise FolderError(f"not a folder (a file is in the way): {path}") from None
+    except OSError as exc:
+        raise FolderError(_os_reason("cannot create folder", exc, path)) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise FolderError(f"cannot write to folder (permission denied): {path}")
+    return path
+
+
+def _os_reason(what: str, exc: OSError, path: str | Path) -> str:
+    """'cannot create folder (Not a directory): runs/x', naming the path the OS error was about."""
+    return f"{what} ({exc.strerror or type(exc).__name__}): {exc.filename or path}"
+
+
 def unique_dir(root: str | Path, name: str) -> Path:
-    """Create and return root/name, or root/name-N when that exists: never reuses a folder."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    """Create and return root/name, or root/name-N when that exists: never reuses a folder (FolderError if it can't)."""
+    root = make_folder(root)
     for n in range(1000):
         candidate = root / (name if n == 0 else f"{name}-{n}")
         try:
@@ -72,7 +98,9 @@ def unique_dir(root: str | Path, name: str) -> Path:
             return candidate
         except FileExistsError:
             continue
-    raise RuntimeError(f"could not create a folder named {name} under {root}")
+        except OSError as exc:
+            raise FolderError(_os_reason("cannot create folder", exc, candidate)) from None
+    raise FolderError(f"could not create a folder named {name} under {root}")
 
 
 def new_run_dir(root: str | Path, model: str, task: str, when: datetime | None = None) -> Path:
@@ -266,9 +294,17 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
         raise CheckpointError(f"checkpoint not found: {path}")
     try:
         data = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means "corrupt"
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"cannot read checkpoint {path}: {first[:200]}") from None
+    except OSError as exc:  # the file is there but cannot be opened (permissions, a folder, an I/O error)
+        raise CheckpointError(_os_reason("cannot read checkpoint", exc, path)) from None
+    except Exception as exc:  # noqa: BLE001 - torch's messages run to paragraphs (miniz, pickle opcodes, bare numbers)
+        # The one failure that is not damage: a whole archive (torch.save's format) whose pickle holds Python
+        # objects weights_only refuses to build. Random bytes can read as such a pickle opcode too.
+        refused = next((line.strip() for line in str(exc).splitlines() if "Unsupported global" in line), None)
+        if refused and zipfile.is_zipfile(path):
+            found = refused.split("GLOBAL", 1)[-1].split(" was not")[0].strip()
+            raise CheckpointError(f"not a forgetnet checkpoint (weights-only loading refuses its Python object "
+                                  f"'{found}'): {path}") from None
+        raise CheckpointError(f"not a checkpoint (corrupt or truncated): {path}") from None
     if not isinstance(data, dict) or "model_state" not in data or "config" not in data:
         raise CheckpointError(f"not a forgetnet checkpoint (no model_state/config): {path}")
     if not isinstance(data["config"], dict) or "model" not in data["config"]:

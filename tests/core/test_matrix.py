@@ -168,7 +168,7 @@ def test_cancel_leaves_no_partial_cache(runs_root):
 def test_a_broken_checkpoint_is_a_row_with_the_error(runs_root):
     specs = by_name(runs_root)
     result = evaluate_row(specs["broken"], FAST)
-    assert not result.ok and "cannot read checkpoint" in result.error and "\n" not in result.error
+    assert not result.ok and "not a checkpoint (corrupt or truncated)" in result.error and "\n" not in result.error
     assert not (specs["broken"].run_dir / matrix.CACHE_FILE).exists()
     (specs["seed3"].checkpoint).unlink()
     missing = evaluate_row(specs["seed3"], FAST)

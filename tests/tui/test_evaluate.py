@@ -97,7 +97,7 @@ async def test_evaluate_fills_the_matrix_groups_seeds_and_shows_a_broken_checkpo
         assert text.startswith(f"{cf['accuracy']:.2f} [")
         broken = next(row for row in screen.rows if row.key.endswith("broken-run"))
         row_text = "".join(cells(screen, broken.key)[2:7])
-        assert cells(screen, broken.key)[1] == "✗ error" and "cannot read" in row_text
+        assert cells(screen, broken.key)[1] == "✗ error" and "corrupt" in row_text
         # Caches for the four good runs, none for the broken one.
         cached = sorted(p.parent.name for p in runs_root.glob(f"*/{matrix.CACHE_FILE}"))
         assert len(cached) == 4 and "broken-run" not in cached
