@@ -30,6 +30,13 @@ class TrainingFailed(RuntimeError):
     """The run ended in state `failed` (e.g. a non-finite loss); str() names the step."""
 
 
+class ResumeRefused(ValueError):
+    """A resume with nothing to do (the run finished at its total) or a total below the checkpoint's step.
+
+    Raised before anything in the run directory is touched; str() is one line.
+    """
+
+
 def lr_at(config: TrainConfig, step: int) -> float:
     """Learning rate for 1-based `step`: linear warmup, then constant or cosine decay to 10%."""
     if config.warmup_steps and step <= config.warmup_steps:
@@ -180,6 +187,7 @@ def train(
         checkpoint = runs.load_checkpoint(run_dir / runs.CHECKPOINT_FILE)
         start_step = int(checkpoint["step"])
         config = config.check()
+        _check_resumable(run_dir, config, start_step)
         runs.truncate_metrics_after(run_dir, start_step)
     else:
         config = config.check()
@@ -224,6 +232,21 @@ def train(
         emit({"kind": "failed", "step": step, "error": message, "run_dir": str(run_dir)})
         raise
     return run_dir
+
+
+def _check_resumable(run_dir: Path, config: TrainConfig, start_step: int) -> None:
+    """ResumeRefused unless resuming from `start_step` trains at least one more step (or finishes a run that
+    reached its last step without being marked finished)."""
+    if start_step > config.steps:
+        raise ResumeRefused(
+            f"cannot resume at step {start_step} to a total of {config.steps} steps "
+            f"(a resume extends a run, never shortens it): {run_dir}"
+        )
+    if start_step == config.steps and runs.effective_state(runs.read_status(run_dir)) == "finished":
+        raise ResumeRefused(
+            f"run already finished at step {start_step} of {config.steps}, nothing to resume "
+            f"(--steps N above {start_step} extends it): {run_dir}"
+        )
 
 
 def _loop(config, model, optimizer, device, heldout, run_dir: Path, start_step: int, emit, stop) -> dict[str, Any]:

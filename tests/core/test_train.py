@@ -16,7 +16,7 @@ import torch
 import forgetnet_core.train as train_mod
 from forgetnet_core import runs
 from forgetnet_core.config import TrainConfig
-from forgetnet_core.train import TrainingFailed, lr_at, train
+from forgetnet_core.train import ResumeRefused, TrainingFailed, lr_at, train
 
 TINY = dict(d_model=16, memory_slots=4, window=4, max_seq_len=64, seq_len=20, batch_size=4, eval_batches=1, device="cpu")
 
@@ -161,3 +161,32 @@ def test_sigterm_stops_a_cli_run_gracefully(tmp_path):
     assert 0 < status["step"] < 100000
     assert torch.load(run_dir / "checkpoint.pt", weights_only=True)["step"] == status["step"]
     assert math.isfinite(runs.read_metrics(run_dir)[0][-1]["loss"])
+
+
+def _snapshot(run_dir):
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(run_dir.iterdir())}
+
+
+def test_resuming_a_finished_run_says_so_and_changes_nothing(tmp_path):
+    config = tiny(steps=3, eval_every=0)
+    run_dir = train(config, runs_dir=tmp_path)
+    before = _snapshot(run_dir)
+    assert sum(r["kind"] == "eval" for r in runs.read_metrics(run_dir)[0]) == 1
+    with pytest.raises(ResumeRefused, match="already finished at step 3 of 3"):
+        train(config, run_dir=run_dir, resume=True)
+    with pytest.raises(ResumeRefused, match="never shortens"):
+        train(config.replace(steps=2), run_dir=run_dir, resume=True)
+    for _ in range(2):  # the CLI, twice: one line, exit 2, and not a byte written
+        proc = subprocess.run([sys.executable, "-m", "forgetnet_core.cli", "train", "--resume", str(run_dir)],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert proc.stderr.splitlines() == [
+            f"forgetnet: error: run already finished at step 3 of 3, nothing to resume (--steps N above 3 extends it): {run_dir}"
+        ]
+    assert _snapshot(run_dir) == before  # metrics.jsonl, status.json, config.json, checkpoint: byte-identical, untouched
+
+    train(config.replace(steps=5), run_dir=run_dir, resume=True)  # a larger total still extends it
+    records = runs.read_metrics(run_dir)[0]
+    assert [r["step"] for r in records if r["kind"] == "train"] == [1, 2, 3, 4, 5]
+    assert [r["step"] for r in records if r["kind"] == "eval"] == [3, 5]
+    assert runs.read_status(run_dir)["state"] == "finished"
