@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from . import runs
 from .config import TrainConfig
-from .device import resolve_device
+from .device import resolve_device, use_threads
 from .evaluate import evaluate_batches
 from .launch import launch_detached, resume_detached  # noqa: F401  (re-exported)
 from .models import build_model, parameter_count
@@ -166,6 +166,7 @@ def train(
     on_event: EventCallback | None = None,
     stop: threading.Event | None = None,
     resume: bool = False,
+    threads: int | None = None,
 ) -> Path:
     """Train `config`, writing a run directory; return its path.
 
@@ -174,8 +175,12 @@ def train(
     SIGTERM when called from the main thread) ends the run after the current
     step with a checkpoint and state `stopped`. A non-finite loss ends it as
     `failed`, keeping the last good checkpoint, and raises TrainingFailed.
-    With `resume=True`, `run_dir` must hold a checkpoint to continue from.
+    With `resume=True`, `run_dir` must hold a checkpoint to continue from;
+    ResumeRefused when it is finished at `config.steps` or past it (a larger
+    `config.steps` extends it). The process's torch CPU threads are set by
+    device.run_threads(threads) (1 unless asked) and recorded in status.json.
     """
+    threads = use_threads(threads)
     stop = stop or threading.Event()
     emit = on_event or (lambda record: None)
     start_step = 0
@@ -205,6 +210,7 @@ def train(
         total_steps=config.steps,
         started=status.get("started") if resume and status.get("started") else time.time(),
         error=None,
+        threads=threads,
     )
 
     step = start_step

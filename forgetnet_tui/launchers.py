@@ -37,17 +37,24 @@ class Launcher(Protocol):
 
 
 class DetachedLauncher:
-    """Runs as their own processes and sessions (`forgetnet train`), so they outlive the app and the SSH connection."""
+    """Runs as their own processes and sessions (`forgetnet train`), so they outlive the app and the SSH connection.
+
+    Each run uses `threads` CPU threads (None: the policy of forgetnet_core.device.run_threads, 1 unless
+    OMP_NUM_THREADS says otherwise), and a finished run is reaped, never left a zombie under the app.
+    """
+
+    def __init__(self, threads: int | None = None):
+        self.threads = threads
 
     def launch(self, config: TrainConfig, runs_dir: Path) -> Path:
         from forgetnet_core.launch import launch_detached
 
-        return launch_detached(config, runs_dir)
+        return launch_detached(config, runs_dir, threads=self.threads)
 
     def resume(self, run_dir: Path) -> Path:
         from forgetnet_core.launch import resume_detached
 
-        return resume_detached(run_dir)
+        return resume_detached(run_dir, threads=self.threads)
 
     def stop(self, run_dir: Path) -> bool:
         status = read_status(run_dir) or {}

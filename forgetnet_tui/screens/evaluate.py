@@ -471,7 +471,7 @@ class EvaluateScreen(Screen):
         settings_key = settings.cache_key()
         errors = rows = 0
         try:
-            from forgetnet_core.device import resolve_device
+            from forgetnet_core.device import run_device as resolve_device  # sets the CPU threads too (1 a run)
 
             device: Any = resolve_device(self.device)
         except Exception:  # noqa: BLE001 - an unavailable device falls back to the CPU
