@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import signal
 import subprocess
 import threading
@@ -179,6 +178,7 @@ def run_sweep(
     report: Reporter | None = None,
     stop: threading.Event | None = None,
     retry_failed: bool = False,
+    threads: int | None = None,
 ) -> dict[str, int]:
     """Train and then evaluate every unfinished cell, `jobs` processes at a time.
 
@@ -190,7 +190,10 @@ def run_sweep(
     failed ones are skipped unless `retry_failed`. Setting
     `stop` (or SIGINT/SIGTERM in the main thread) sends SIGTERM to the
     children, which checkpoint and end `stopped`, so the next call picks up
-    where this one left off. Returns sweep_progress().
+    where this one left off (`stop.is_set()` afterwards says it was cut
+    short). Each child uses `threads` CPU threads (device.run_threads: 1 unless
+    asked), so `jobs` runs share the cores instead of stalling on each other.
+    Returns sweep_progress().
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
@@ -229,8 +232,8 @@ def run_sweep(
                 if state == "running":
                     say(f"skip {run_dir.name}: running in another process")
                     continue
-                active[run_dir] = _start_cell(run_dir)
-                say(f"{'evaluate' if state == 'finished' else 'start'} {run_dir.name}")
+                active[run_dir] = _start_cell(run_dir, threads)
+                say(f"{_verb(run_dir, state)} {run_dir.name}")
             for run_dir, proc in list(active.items()):
                 if proc.poll() is None:
                     continue
@@ -268,18 +271,27 @@ def _report_cell(run_dir: Path, settings: Any, say: Reporter) -> None:
         say(f"{state} {run_dir.name}")
 
 
-def _start_cell(run_dir: Path) -> subprocess.Popen:
+def _verb(run_dir: Path, state: str) -> str:
+    """What a cell's child will do, as run_cell decides it: evaluate a finished run, resume from a checkpoint, or start."""
+    if state == "finished":
+        return "evaluate"
+    return "resume" if (run_dir / runs.CHECKPOINT_FILE).exists() else "start"
+
+
+def _start_cell(run_dir: Path, threads: int | None = None) -> subprocess.Popen:
+    from .device import thread_env
     from .launch import spawn_cli
 
-    # One thread per run: --jobs runs share the cores instead of oversubscribing them.
-    return spawn_cli([str(run_dir)], run_dir, detach=False, env={"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")},
-                     module="forgetnet_core.sweep")
+    # The child reads its thread count from this environment (device.run_threads), for training and evaluation.
+    return spawn_cli([str(run_dir)], run_dir, detach=False, env=thread_env(threads), module="forgetnet_core.sweep")
 
 
 def run_cell(run_dir: str | Path) -> int:
     """A cell's child process: train (resume, or start) unless finished, then evaluate into the cache."""
     from . import cli
+    from .device import use_threads
 
+    use_threads()  # OMP_NUM_THREADS from _start_cell; the evaluation below runs in this process too
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir.parent)
     settings = cell_settings(manifest, _cell_of(run_dir, manifest))

@@ -88,7 +88,8 @@ def test_interrupted_sweep_resumes_without_repeating_or_losing_work(tmp_path):
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)  # Ctrl-C: children checkpoint and stop
     out, _ = proc.communicate(timeout=90)
-    assert proc.returncode == 1, out
+    assert proc.returncode == 130, out  # like any Ctrl-C'd command
+    assert out.splitlines()[-1] == f"forgetnet: interrupted (run the same command again to resume): {folder}"
     assert cell_state(first, None) == "stopped"
     stopped_at = runs.read_status(first)["step"]
     assert stopped_at >= 3
@@ -101,8 +102,10 @@ def test_interrupted_sweep_resumes_without_repeating_or_losing_work(tmp_path):
             config["steps"] = stopped_at + 2 if run_dir == first else 2
             (run_dir / "config.json").write_text(json.dumps(config))
     manifest = json.loads((folder / MANIFEST).read_text())
-    counts = run_sweep(folder, jobs=2)
+    lines = []
+    counts = run_sweep(folder, jobs=2, report=lines.append)
     assert counts == {"total": 2, "evaluated": 2}, counts
+    assert "resume forgetnet-changing_facts-s1" in lines and "start forgetnet-needle_recall-s1" in lines, lines
     steps = [r["step"] for r in runs.read_metrics(first)[0] if r["kind"] == "train"]
     assert steps == list(range(1, stopped_at + 3))  # nothing repeated, nothing lost
     assert manifest == json.loads((folder / MANIFEST).read_text())
@@ -121,3 +124,42 @@ def test_stale_cells_resume_and_failed_cells_are_skipped(tmp_path):
     assert counts == {"total": 2, "evaluated": 1, "failed": 1}
     assert any("skip forgetnet-multi_hop-s0: failed (boom)" in l for l in lines)
     assert run_sweep(folder, jobs=1, retry_failed=True) == {"total": 2, "evaluated": 2}
+
+
+class _FinishedAtOnce:
+    """A stand-in for a cell's child process that has already exited; records its command and environment."""
+
+    started: list = []
+
+    def __init__(self, args, **kwargs):
+        self.args, self.env, self.pid, self.returncode = args, kwargs["env"], 4242, 0
+        _FinishedAtOnce.started.append(self)
+
+    def poll(self):
+        return 0
+
+    def wait(self, timeout=None):
+        return 0
+
+
+def test_cells_say_start_resume_or_evaluate_and_children_get_the_thread_count(tmp_path, monkeypatch):
+    import forgetnet_core.launch as launch
+
+    monkeypatch.setattr(launch.subprocess, "Popen", _FinishedAtOnce)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    _FinishedAtOnce.started = []
+    base = TrainConfig(steps=2, seq_len=16, batch_size=2, d_model=16, memory_slots=4)
+    folder = create_sweep(tmp_path, base, ["forgetnet"], ["changing_facts", "multi_hop", "needle_recall"], [0], name="s")
+    stopped, fresh, finished = (folder / f"forgetnet-{t}-s0" for t in ("changing_facts", "multi_hop", "needle_recall"))
+    runs.write_status(stopped, state="stopped", pid=1, step=1)
+    (stopped / runs.CHECKPOINT_FILE).write_bytes(b"a checkpoint")
+    runs.write_status(finished, state="finished", pid=1, step=2)
+    lines = []
+    run_sweep(folder, jobs=3, report=lines.append)
+    assert [l for l in lines if l.split()[0] in ("start", "resume", "evaluate")] == [
+        f"resume {stopped.name}", f"start {fresh.name}", f"evaluate {finished.name}"]
+    assert all(p.env["OMP_NUM_THREADS"] == p.env["MKL_NUM_THREADS"] == "1" for p in _FinishedAtOnce.started)
+    assert [p.args[-2:] for p in _FinishedAtOnce.started] == [["forgetnet_core.sweep", str(d)] for d in (stopped, fresh, finished)]
+    _FinishedAtOnce.started = []
+    run_sweep(folder, jobs=3, threads=2)
+    assert {p.env["OMP_NUM_THREADS"] for p in _FinishedAtOnce.started} == {"2"} and len(_FinishedAtOnce.started) == 3
