@@ -287,7 +287,7 @@ class TrainScreen(Screen):
         return FeedUpdate(path=path, source=source, series=snapshot, bad=bad, status=status, state=state, config=config, reading=reading)
 
     def on_train_screen_polled(self, message: Polled) -> None:
-        changed = False
+        changed = loaded = False
         for update in message.updates:
             feed = self.feeds.get(update.path)
             if feed is None or feed.source is not update.source:
@@ -295,6 +295,7 @@ class TrainScreen(Screen):
             if update.series is not None:
                 feed.series = update.series
                 changed = True
+            loaded = loaded or (feed.reading is not None and update.reading is None)
             feed.reading = update.reading
             if update.bad:
                 feed.bad_lines += update.bad
@@ -309,10 +310,10 @@ class TrainScreen(Screen):
                 changed = changed or update.state != feed.state
                 feed.status, feed.state = update.status, update.state
         if changed:
-            if self._drawn_data:
+            if self._drawn_data and not loaded:
                 self.dirty = True  # the redraw timer draws it
             else:
-                self.request_redraw()  # the first data of these runs: draw it now
+                self.request_redraw()  # the first data of these runs, or the rest of a long file: draw it now
         self._show_progress()
         self._show_details()
 
