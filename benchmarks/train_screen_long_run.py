@@ -115,7 +115,7 @@ async def measure(runs_dir: Path, size: tuple[int, int], steps: int, repeats: in
         results["full_charts_s"] = None if full is None else time.perf_counter() - started
         await pilot.pause(0.5)
 
-        keys: dict[str, list[float]] = {"s": [], "g": [], "o": [], "escape": []}
+        keys: dict[str, list[float]] = {"s": [], "g": [], "o": [], "o, runs listed": [], "escape": []}
         for _ in range(repeats):
             for key in ("s", "g"):
                 redraws, title = screen.redraws, screen.query_one("#chart-loss").border_title
@@ -123,7 +123,10 @@ async def measure(runs_dir: Path, size: tuple[int, int], steps: int, repeats: in
                     await key_latency(app, pilot, key, lambda: screen.redraws > redraws and screen.query_one("#chart-loss").border_title != title)
                 )
                 await pilot.pause(0.1)
+            start = time.perf_counter()
             keys["o"].append(await key_latency(app, pilot, "o", lambda: app.screen is not screen and app.screen.is_mounted))
+            await wait_until(pilot, lambda: not app.screen.query_one("SelectionList").loading, 60, every=0.01)
+            keys["o, runs listed"].append(time.perf_counter() - start)
             await pilot.pause(0.2)
             keys["escape"].append(await key_latency(app, pilot, "escape", lambda: app.screen is screen))
             await pilot.pause(0.1)
