@@ -72,6 +72,7 @@ class EvaluateScreen(Screen):
         Binding("w", "load_sweep", "Load sweep"),
         Binding("f", "add_fresh", "Add fresh"),
         Binding("x", "export", "Export"),
+        Binding("d", "difficulty", "Difficulty"),
         Binding("s", "sort_next", "Sort"),
         Binding("S", "sort_reverse", "Reverse sort", show=False),
         Binding("g", "toggle_grouping", "Group seeds", show=False),
@@ -87,6 +88,7 @@ class EvaluateScreen(Screen):
         ("Evaluate: load a sweep", "Its runs as the rows, grouped by seed, with the settings the sweep evaluated them with (w)", "load_sweep"),
         ("Evaluate: re-evaluate all", "Ignore the caches and evaluate every row again (R)", "reevaluate_all"),
         ("Evaluate: export", "Figures, tables and a screenshot into results/ (x)", "export"),
+        ("Evaluate: accuracy against a task knob", "Score the rows at several records / keys / ... values and draw where each breaks (d)", "difficulty"),
         ("Evaluate: group seeds on/off", "One row per experiment, or one per run (g)", "toggle_grouping"),
     )
 
@@ -717,6 +719,16 @@ class EvaluateScreen(Screen):
             except Exception:  # noqa: BLE001 - not mounted in an app (tests, scripts)
                 folder = None
         return Path(folder).resolve() if folder is not None else results_root(self.runs_dir)
+
+    def action_difficulty(self) -> None:
+        """Score the rows at several values of one task knob and draw accuracy against it (screens/difficulty.py)."""
+        from .difficulty import DifficultyDialog, lines_from_rows
+
+        lines = lines_from_rows(self.rows, {s.key: s for s in self.specs})
+        if not lines:
+            self.notify("No rows yet: add checkpoints (a) or fresh models (f) first", severity="warning", timeout=4)
+            return
+        self.app.push_screen(DifficultyDialog(lines, self.settings, self.row_evaluator, self.export_root(), self.device))
 
     def action_export(self) -> None:
         specs = {s.key: s for s in self.specs}

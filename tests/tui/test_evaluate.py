@@ -297,3 +297,47 @@ async def test_the_evaluate_screen_exports_where_the_app_says(runs_root, tmp_pat
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await loaded(pilot)
         assert screen.export_root() == tmp_path / "figs"
+
+
+def test_difficulty_values_are_checked_for_the_task():
+    from forgetnet_tui.screens.difficulty import parse_values
+
+    settings = EvalSettings(seq_len=64)
+    assert parse_values("records", "16, 4,8", "associative_lookup", settings) == ([4, 8, 16], None)
+    assert "do not fit" in parse_values("records", "4,30", "associative_lookup", settings)[1]
+    assert "whole numbers" in parse_values("keys", "4,x", "changing_facts", settings)[1]
+    assert "twice" in parse_values("keys", "4,4", "changing_facts", settings)[1]
+    assert parse_values("overwrites", "", "changing_facts", settings)[1].startswith("give at least one value")
+
+
+async def test_difficulty_dialog_scores_every_row_at_each_value_and_exports_the_figure(runs_root, tmp_path):
+    from forgetnet_tui.screens.difficulty import DifficultyDialog, render_table
+
+    app = Host(lambda: EvaluateScreen(runs_root, results_dir=tmp_path / "results", settings=FAST))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DifficultyDialog), what="difficulty dialog")
+        dialog = app.screen
+        dialog.query_one("#difficulty-task").value = "associative_lookup"
+        dialog.query_one("#difficulty-values", Input).value = "2, 4"
+        await pilot.pause()
+        assert dialog.checked_values() == [2, 4]
+        await pilot.press("enter")  # in the values field: score (e does the same when the field has no focus)
+        await wait_for(pilot, lambda: dialog.samples and not dialog.running, timeout=60, what="scoring")
+        good = [line for line in dialog.lines if all(spec.run_dir.name != "broken-run" for spec in line.specs)]
+        assert {(s.line, s.x) for s in dialog.samples} == {(line.label, x) for line in good for x in (2, 4)}
+        group = next(line for line in dialog.lines if "×3 seeds" in line.label)
+        assert len([s for s in dialog.samples if s.line == group.label]) == 6  # 3 seeds x 2 values
+        table = render_table(dialog.lines, dialog.samples, [2, 4], "associative_lookup", 100).plain
+        assert group.label[:20] in table and "·" in table  # the broken row has no numbers
+        cached = matrix.cached_result(group.specs[0].run_dir, EvalSettings(examples=8, seq_len=16, batch_size=8,
+                                      tasks=("associative_lookup",), knobs=matrix.TaskKnobs(records=4)))
+        assert cached is not None  # each (checkpoint, knob value) lands in the run's cache
+        await pilot.press("x")
+        await wait_for(pilot, lambda: any("Exported to" in n for n in app.notes), timeout=30, what="export")
+        pngs = list((tmp_path / "results").glob("difficulty-records-associative_lookup-*/difficulty_records.png"))
+        assert len(pngs) == 1 and pngs[0].stat().st_size > 10_000
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
