@@ -1,8 +1,11 @@
-"""Stepper screen: walk a model through one example token by token and watch what it reads, writes and erases.
+"""Stepper screen: walk a model through one example token by token and watch what it believes, reads, writes and erases.
 
 The model runs once per (model, example) in a worker thread
-(forgetnet_core.stepper.build_stepper_trace); every key afterwards only moves
-a cursor over the precomputed arrays and redraws.
+(forgetnet_core.stepper.build_stepper_trace, which also probes its beliefs);
+every key afterwards only moves a cursor over the precomputed arrays and
+redraws. Slot memories are shown as slots, delta-rule memories as one head's
+state update at a time (``h`` switches heads), Transformers by their beliefs
+and predictions alone.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Label, OptionList
+from textual.widgets import Header, Label, OptionList
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from ..widgets.keybar import KeyBar
 from ..widgets.stepper_panel import ModelPanel
 from ..widgets.stepper_strip import TokenStrip
+from ..widgets.stepper_view import TraceView
 
 SPEEDS = (1, 2, 4, 8, 16, 32)  # play speeds, tokens per second
 DEFAULT_SPEED = 2  # index into SPEEDS (4 tokens/s)
@@ -47,7 +52,7 @@ class _Loaded:
 
 
 class ModelPicker(ModalScreen[Optional[Any]]):
-    """Choose a model: a run's checkpoint, the bundled checkpoint, or one of the 7 fresh models."""
+    """Choose a model: a run's checkpoint, a bundled checkpoint, or a fresh model of any architecture."""
 
     DEFAULT_CSS = """
     ModelPicker { align: center middle; background: $background 60%; }
@@ -75,7 +80,7 @@ class ModelPicker(ModalScreen[Optional[Any]]):
         with Vertical():
             yield Label(Text(self.picker_title, style="bold"))
             yield OptionList(id="model-options")
-            yield Label(f"checkpoints in {self.runs_dir}, the bundled one, fresh models · enter picks · esc cancels",
+            yield Label(f"checkpoints in {self.runs_dir}, the bundled ones, fresh models · enter picks · esc cancels",
                         id="picker-hint")
 
     def on_mount(self) -> None:
@@ -115,12 +120,16 @@ class StepperScreen(Screen):
         Binding("right", "step(1)", "Step"),
         Binding("home", "go_start", "Start", show=False),
         Binding("end", "go_end", "End", show=False),
-        Binding("space", "play", "Play/pause"),
+        Binding("space", "play", "Play"),
         Binding("plus,equals_sign", "speed(1)", "Faster", show=False),
         Binding("minus", "speed(-1)", "Slower", show=False),
         Binding("j", "next_event", "Next event"),
         Binding("J", "previous_event", "Previous event", show=False),
-        Binding("n", "new_example", "New example"),
+        Binding("b", "next_belief_change", "Belief change"),
+        Binding("B", "previous_belief_change", "Previous belief change", show=False),
+        Binding("h", "next_head", "Head"),
+        Binding("H", "previous_head", "Previous head", show=False),
+        Binding("n", "new_example", "New example", show=False),
         Binding("m", "pick_model", "Model"),
         Binding("c", "compare", "Compare"),
         Binding("x", "export", "Export"),
@@ -129,10 +138,12 @@ class StepperScreen(Screen):
     ]
     PALETTE_ACTIONS = (
         ("Stepper: next event", "Jump to the next token that matters: a fact about the queried key, an overwrite, the query (j)", "next_event"),
+        ("Stepper: next belief change", "Jump to where the model's belief about a key changes: learned, an overwrite that takes, a stale value that survives, a lost fact (b)", "next_belief_change"),
+        ("Stepper: next head", "Show the next head of a delta-rule memory (h)", "next_head"),
         ("Stepper: new example", "The next seed's example (n)", "new_example"),
-        ("Stepper: pick model", "A run's checkpoint, the bundled checkpoint or a fresh model (m)", "pick_model"),
+        ("Stepper: pick model", "A run's checkpoint, a bundled checkpoint or a fresh model (m)", "pick_model"),
         ("Stepper: compare models", "Two models side by side on the same example (c)", "compare"),
-        ("Stepper: export", "SVG of the screen and a PNG of the read/write heatmaps, under results/ beside the runs (x)", "export"),
+        ("Stepper: export", "SVG of the screen, PNGs of the beliefs and of the memory over time, under results/ beside the runs (x)", "export"),
     )
     DEFAULT_CSS = """
     StepperScreen #stepper-strip { background: $boost; }
@@ -140,22 +151,28 @@ class StepperScreen(Screen):
     StepperScreen #panels { height: auto; padding: 0 1; }
     StepperScreen #panel-b { display: none; border-left: vkey $panel-lighten-1; padding-left: 1; }
     StepperScreen.-compare #panel-b { display: block; }
-    /* Compare: two narrow panels; memory folded to 3 channels a cell, the readout beside it, no slot bars. */
-    StepperScreen.-compare ModelPanel MemoryHeatmap { width: 27; }
-    StepperScreen.-compare ModelPanel SlotBars { display: none; }
-    StepperScreen.-compare ModelPanel .memory-row Readout { display: block; }
-    StepperScreen.-compare ModelPanel .time-row Readout { display: none; }
+    /* Compare: two narrow panels; beliefs on top, the memory folded (slots) or S(t) and the net write (matrix)
+       with the readout beside it, no bars. */
+    StepperScreen.-compare ModelPanel .top-beliefs { display: block; }
+    StepperScreen.-compare ModelPanel MemoryHeatmap, StepperScreen.-compare ModelPanel MatrixView { width: 27; }
+    StepperScreen.-compare ModelPanel SlotBars, StepperScreen.-compare ModelPanel HeadBars { display: none; }
+    StepperScreen.-compare ModelPanel .memory-row .side { display: block; }
+    StepperScreen.-compare ModelPanel .time-row .side { display: none; }
     StepperScreen.-compare ModelPanel Timeline { width: 1fr; }
-    /* Under 110 columns: each panel's rows stack (scroll with the mouse or pgup/pgdn); compared panels stack too. */
+    /* Under 110 columns: beliefs on top, each panel's rows stack (scroll with the mouse or pgup/pgdn);
+       compared panels stack too. */
+    StepperScreen.-narrow ModelPanel .top-beliefs { display: block; }
+    StepperScreen.-narrow ModelPanel .time-row BeliefView { display: none; }
     StepperScreen.-narrow ModelPanel .memory-row, StepperScreen.-narrow ModelPanel .time-row { layout: vertical; }
-    StepperScreen.-narrow ModelPanel MemoryHeatmap, StepperScreen.-narrow ModelPanel Timeline { width: 1fr; }
-    StepperScreen.-narrow ModelPanel SlotBars { padding-left: 0; }
-    StepperScreen.-narrow ModelPanel Readout { padding-left: 0; }
+    StepperScreen.-narrow ModelPanel MemoryHeatmap, StepperScreen.-narrow ModelPanel MatrixView,
+    StepperScreen.-narrow ModelPanel Timeline { width: 1fr; }
+    StepperScreen.-narrow ModelPanel SlotBars, StepperScreen.-narrow ModelPanel HeadBars { padding-left: 0; }
+    StepperScreen.-narrow ModelPanel .side { padding-left: 0; }
     StepperScreen.-narrow #panels { layout: vertical; }
     StepperScreen.-narrow #panel-b { border-left: none; padding-left: 0; border-top: hkey $panel-lighten-1; }
     StepperScreen.-narrow.-compare ModelPanel .memory-row { layout: horizontal; }
-    StepperScreen.-narrow.-compare ModelPanel MemoryHeatmap { width: 27; }
-    StepperScreen.-narrow.-compare ModelPanel .memory-row Readout { padding-left: 1; }
+    StepperScreen.-narrow.-compare ModelPanel MemoryHeatmap, StepperScreen.-narrow.-compare ModelPanel MatrixView { width: 27; }
+    StepperScreen.-narrow.-compare ModelPanel .memory-row .side { padding-left: 1; }
     """
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
@@ -190,6 +207,7 @@ class StepperScreen(Screen):
         self.trace: Any = None  # StepperTrace shown on the left
         self.compare_trace: Any = None  # StepperTrace shown on the right in compare mode
         self.cursor = 0
+        self.head = 0  # the delta-rule head shown (each model takes it modulo its own heads)
         self.speed_index = DEFAULT_SPEED
         self.playing = False
         self._play_timer: Timer | None = None
@@ -207,7 +225,7 @@ class StepperScreen(Screen):
             with Horizontal(id="panels"):
                 yield ModelPanel(id="panel-a")
                 yield ModelPanel(id="panel-b")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._strip = self.query_one(TokenStrip)
@@ -278,6 +296,7 @@ class StepperScreen(Screen):
         self.set_class(self.compare_trace is not None, "-compare")
         self.cursor = min(self.cursor, self.trace.seq_len - 1)
         self.show_cursor()
+        self.refresh_bindings()  # h works only with a delta-rule memory on screen
 
     def on_stepper_screen_trace_failed(self, message: TraceFailed) -> None:
         if message.generation != self._generation:
@@ -331,6 +350,46 @@ class StepperScreen(Screen):
             return
         t = self.trace.previous_event(self.cursor)
         self.move_to(0 if t is None else t)
+
+    def _shown_traces(self) -> list[Any]:
+        return [tr for tr in (self.trace, self.compare_trace) if tr is not None]
+
+    def action_next_belief_change(self) -> None:
+        """Move to the next change of belief (of either model in compare mode)."""
+        found = [t for tr in self._shown_traces() if tr.beliefs is not None
+                 for t in [tr.beliefs.next_change(self.cursor)] if t is not None]
+        if found:
+            self.move_to(min(found))
+        elif self.trace is not None:
+            self.notify("No more changes of belief in this example (B goes back).", timeout=3)
+
+    def action_previous_belief_change(self) -> None:
+        found = [t for tr in self._shown_traces() if tr.beliefs is not None
+                 for t in [tr.beliefs.previous_change(self.cursor)] if t is not None]
+        if found:
+            self.move_to(max(found))
+        elif self.trace is not None:
+            self.move_to(0)
+
+    def action_next_head(self) -> None:
+        self.show_head(self.head + 1)
+
+    def action_previous_head(self) -> None:
+        self.show_head(self.head - 1)
+
+    def show_head(self, head: int) -> None:
+        """Show head `head` (modulo the heads) of the delta-rule memories on screen."""
+        heads = max((tr.heads for tr in self._shown_traces()), default=0)
+        if not heads:
+            return
+        self.head = head % heads
+        self._panel_a.set_head(self.head)
+        self._panel_b.set_head(self.head)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("next_head", "previous_head"):  # only with a delta-rule memory on screen (else not in the key bar)
+            return any(tr.memory_kind == "matrix" for tr in self._shown_traces())
+        return True
 
     def action_scroll_panels(self, direction: int) -> None:
         scroll = self.query_one("#panels-scroll", VerticalScroll)
@@ -406,6 +465,7 @@ class StepperScreen(Screen):
             self.compare_trace = None
             self.set_class(False, "-compare")
             self.show_cursor()
+            self.refresh_bindings()
         else:
             self.recompute()
 
@@ -417,7 +477,9 @@ class StepperScreen(Screen):
     def action_export(self) -> None:
         if self.trace is None:
             return
-        from forgetnet_core.stepper import export_names  # torch is loaded already: the trace came from it
+        from forgetnet_core.stepper import (
+            export_names,  # torch is loaded already: the trace came from it
+        )
 
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         compare = self.compare_source if self.compare_trace is not None else None
@@ -425,17 +487,24 @@ class StepperScreen(Screen):
         out = self.results_dir
         out.mkdir(parents=True, exist_ok=True)
         svg = Path(self.app.save_screenshot(filename=f"{base}.svg", path=str(out)))
-        pngs = [(tr, out / name) for tr, name in zip((self.trace, self.compare_trace), png_names) if tr is not None and tr.has_memory]
+        pngs = []  # (trace, what, path): every model's beliefs, and the memory of each model that has one
+        for tr, name in zip((self.trace, self.compare_trace), png_names):
+            if tr is None:
+                continue
+            if tr.has_memory:
+                pngs.append((tr, "memory", out / name))
+            pngs.append((tr, "beliefs", out / name.replace(".png", "-beliefs.png")))
         self._export_pngs(pngs, self.cursor, svg)
 
     @work(thread=True, exit_on_error=False, group="stepper-export")
-    def _export_pngs(self, pngs: list[tuple[Any, Path]], cursor: int, svg: Path) -> None:
-        from forgetnet_core.stepper import save_slot_time_png
+    def _export_pngs(self, pngs: list[tuple[Any, str, Path]], cursor: int, svg: Path) -> None:
+        from forgetnet_core.stepper import save_belief_png, save_slot_time_png
 
         paths = [svg]
         try:
-            for tr, path in pngs:
-                paths.append(save_slot_time_png(tr, path, cursor))
+            for tr, what, path in pngs:
+                save = save_slot_time_png if what == "memory" else save_belief_png
+                paths.append(save(tr, path, cursor))
         except Exception as exc:  # noqa: BLE001
             self.post_message(self.ExportWritten(paths, f"{type(exc).__name__}: {exc}"))
             return
@@ -445,8 +514,6 @@ class StepperScreen(Screen):
         listing = "\n".join(str(p) for p in message.paths)
         if message.error:
             self.notify(f"{listing}\nPNG failed: {message.error}", title="Stepper export", severity="warning", timeout=10)
-        elif len(message.paths) == 1:
-            self.notify(f"{listing}\n(no PNG: this model keeps no memory)", title="Stepper export", timeout=10)
         else:
             self.notify(listing, title="Stepper export written", timeout=10)
 
@@ -459,8 +526,8 @@ def time_keypress(screen: StepperScreen, key_delta: int = 1) -> float:
     """
     started = time.perf_counter()
     screen.action_step(key_delta)
-    for widget in screen.query("TokenStrip, MemoryHeatmap, SlotBars, Timeline, Readout"):
-        if widget.display and widget.trace is not None and widget.region.width:  # type: ignore[attr-defined]
+    for widget in screen.query(TraceView):
+        if widget.display and widget.trace is not None and widget.region.width:
             for y in range(widget.region.height):
                 widget.render_line(y)
     return time.perf_counter() - started

@@ -1,4 +1,8 @@
-"""Memory views for the stepper: the S x d memory heatmap, per-slot bars, and slot-by-time read/write heatmaps.
+"""Memory views for the stepper: the S x d memory heatmap, per-slot bars, and the timeline (slot- or head-by-time).
+
+The slot views are for slot memories (``StepperTrace.memory_kind == "slot"``);
+matrix memories have their own (widgets/stepper_matrix.py), and the timeline
+draws whichever the trace has.
 
 Each view is a pure function of a precomputed StepperTrace and a cursor
 (``render_*``), so tests can read exactly what a widget shows; the widgets
@@ -15,6 +19,8 @@ import numpy as np
 from rich.style import Style
 from rich.text import Span, Text
 
+from .stepper_matrix import TIMELINE_LABEL as HEAD_TIMELINE_LABEL
+from .stepper_matrix import head_time_rows
 from .stepper_palette import (
     DIVERGING,
     MARK_COLOURS,
@@ -27,7 +33,7 @@ from .stepper_palette import (
     weight_colours,
     window,
 )
-from .stepper_view import TraceView
+from .stepper_view import HeadView, TraceView
 
 if TYPE_CHECKING:  # the UI imports no torch: traces arrive ready-made from a worker
     from forgetnet_core.stepper import StepperTrace
@@ -162,30 +168,36 @@ LABEL_BOLD = Style(bold=True)
 LABEL_DIM = Style(dim=True)
 
 
-def render_timeline(st: "StepperTrace", t: int, width: int) -> Text:
-    """The slot-by-time view as one Text (see timeline_lines)."""
-    return Text("\n").join(timeline_lines(st, t, width))
+def render_timeline(st: "StepperTrace", t: int, width: int, head: int = 0) -> Text:
+    """The timeline as one Text (see timeline_lines)."""
+    return Text("\n").join(timeline_lines(st, t, width, head))
 
 
-def timeline_lines(st: "StepperTrace", t: int, width: int) -> list[Text]:
-    """Slot-by-time read (β) and write (α) heatmaps up to t, one column per token, then surprise and the time axis.
+def timeline_lines(st: "StepperTrace", t: int, width: int, head: int = 0) -> list[Text]:
+    """The memory over time up to t, one column per token, then surprise and the time axis.
 
-    Each heatmap row holds two slots: the top half of '▀' is slot k (the row's
-    label), the bottom half slot k+1. The axis marks the cursor (▲) and the
-    records that matter, in the token strip's colours.
+    Slot memories: slot-by-time read (β) and write (α) heatmaps; each row holds
+    two slots, the top half of '▀' slot k (the row's label), the bottom half
+    slot k+1. Matrix memories: head-by-time write strength β, forget 1-α and
+    read strength |S q| (stepper_matrix.head_time_rows; `head` is bold).
+    Transformers: surprise and the axis only. The axis marks the cursor (▲)
+    and the records that matter, in the token strip's colours.
     """
     T = st.seq_len
-    visible = max(1, width - TIMELINE_LABEL)
+    label = HEAD_TIMELINE_LABEL if st.memory_kind == "matrix" else TIMELINE_LABEL
+    visible = max(1, width - label)
     start = window(t, T, visible)
     stop = min(T, start + visible)
     lines: list[Text] = []
-    if st.has_memory:
+    if st.memory_kind == "slot":
         lines += _half_block_rows(st.read, t, start, stop, "β")
         lines += _half_block_rows(st.write, t, start, stop, "α")
-    spark = Text("surp ", style="bold")
+    elif st.memory_kind == "matrix":
+        lines += head_time_rows(st, t, start, stop, head)
+    spark = Text("surp".ljust(label), style="bold")
     spark.append(spark_chars(st.surprise[start : min(stop, t + 1)]), fg("#ffd75f"))
     lines.append(spark)
-    axis = Text(f"{start:>4} " if start else "   t ", style="dim")
+    axis = Text(f"{start:>{label - 1}} " if start else "t".rjust(label - 1) + " ", style="dim")
     for i in range(start, stop):
         kind = st.marks.get(i)
         if i == t:
@@ -204,10 +216,10 @@ class MemoryHeatmap(TraceView):
     DEFAULT_CSS = "MemoryHeatmap { height: auto; width: 69; }"
 
     def build(self, st: "StepperTrace", t: int, width: int) -> Text:
-        return render_memory(st, t, width) if st.has_memory else Text("")
+        return render_memory(st, t, width) if st.memory_kind == "slot" else Text("")
 
     def build_lines(self, st: "StepperTrace", t: int, width: int) -> list[Text]:
-        return memory_lines(st, t, width) if st.has_memory else [Text("")]
+        return memory_lines(st, t, width) if st.memory_kind == "slot" else [Text("")]
 
 
 class SlotBars(TraceView):
@@ -216,16 +228,16 @@ class SlotBars(TraceView):
     DEFAULT_CSS = "SlotBars { height: auto; width: 1fr; padding-left: 1; }"
 
     def build(self, st: "StepperTrace", t: int, width: int) -> Text:
-        return render_slot_bars(st, t, width) if st.has_memory else Text("")
+        return render_slot_bars(st, t, width) if st.memory_kind == "slot" else Text("")
 
 
-class Timeline(TraceView):
-    """Slot-by-time read/write heatmaps, surprise sparkline and time axis up to the cursor."""
+class Timeline(HeadView):
+    """Slot- or head-by-time heatmaps, surprise sparkline and time axis up to the cursor."""
 
     DEFAULT_CSS = "Timeline { height: auto; width: 69; }"
 
     def build(self, st: "StepperTrace", t: int, width: int) -> Text:
-        return render_timeline(st, t, width)
+        return render_timeline(st, t, width, self.head)
 
     def build_lines(self, st: "StepperTrace", t: int, width: int) -> list[Text]:
-        return timeline_lines(st, t, width)
+        return timeline_lines(st, t, width, self.head)

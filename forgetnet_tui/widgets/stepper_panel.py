@@ -1,4 +1,4 @@
-"""One model's side of the stepper: memory views plus the readout (surprise, gate, top-5 lists, verdict)."""
+"""One model's side of the stepper: beliefs, memory views in the terms of its own update, and the readout."""
 
 from __future__ import annotations
 
@@ -11,15 +11,18 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static
 
 from .memory_views import READ_COLOUR, WRITE_COLOUR, MemoryHeatmap, SlotBars, Timeline
+from .stepper_beliefs import BeliefView
+from .stepper_matrix import HeadBars, MatrixView
 from .stepper_palette import fg, spark_chars
-from .stepper_view import TraceView
+from .stepper_view import HeadView, TraceView
 
 if TYPE_CHECKING:  # the UI imports no torch: traces arrive ready-made from a worker
     from forgetnet_core.stepper import StepperTrace
 
 NO_MEMORY = (
-    "{name} is a Transformer baseline: it keeps no memory, so there are no slots to read, write or "
-    "erase. Shown: its tokens, next-token and answer predictions, and the surprise of its next-token head."
+    "{name} is a Transformer baseline: it keeps no memory, so there is no state to read, write or "
+    "erase. Shown: its beliefs (what it would answer about each key now, from the prefix), its next-token "
+    "and answer predictions, and the surprise of its next-token head."
 )
 
 
@@ -31,18 +34,32 @@ def render_readout(st: "StepperTrace", t: int, width: int) -> Text:
     out.append("surprise ", style="bold")
     out.append(f"{v.surprise:.3f}", fg("#ffd75f", bold=True))
     out.append(" " + spark_chars(st.surprise[max(0, t - 15) : t + 1]), fg("#ffd75f"))
-    if v.has_memory:
+    if v.memory_kind == "matrix":
+        read_head, write_head = int(v.read_strength.argmax()), int(v.beta.argmax())
+        wide = width >= 40  # compare mode: "β 0.300  1-α 0.005"
+        out.append("\nwrite β " if wide else "\nβ ", style="bold")
+        out.append(f"{v.gate_mean:.3f}")
+        out.append("  forget 1-α " if wide else "  1-α ", style="bold")
+        out.append(f"{v.erase_mean:.3f}")
+        if wide:
+            out.append(" (means)", style="dim")
+        out.append("\nread ", style="bold")
+        out.append(f"h{read_head} {float(v.read_strength[read_head]):.2f}", fg(READ_COLOUR, bold=True))
+        out.append("  write ", style="bold")
+        out.append(f"h{write_head} {float(v.beta[write_head]):.2f}", fg(WRITE_COLOUR, bold=True))
+    elif v.memory_kind == "slot":
         out.append("\ngate ", style="bold")
         out.append(f"{v.gate_mean:.3f}")
         out.append("  erase ", style="bold")
         out.append(f"{v.erase_mean:.3f}")
-        out.append(" (means)", style="dim")
+        if width >= 31:
+            out.append(" (means)", style="dim")
         out.append("\nread ", style="bold")
         out.append(f"s{v.read_slot:02d} {float(v.read[v.read_slot]):.2f}", fg(READ_COLOUR, bold=True))
         out.append("  write ", style="bold")
         out.append(f"s{v.write_slot:02d} {float(v.write[v.write_slot]):.2f}", fg(WRITE_COLOUR, bold=True))
     else:
-        out.append("\nno memory: no gate, no slots", style="dim")
+        out.append("\nno memory: no gates, no state", style="dim")
     out.append("\n")
     col = 17
     out.append("next token".ljust(col), style="bold underline")
@@ -78,29 +95,49 @@ class Readout(TraceView):
 
 
 class ModelPanel(Vertical):
-    """Title, memory heatmap and slot bars, slot-by-time heatmaps and the readout, for one model."""
+    """Title, beliefs, the memory (slots or one head's matrices) with its bars, the timeline and the readout.
+
+    The layout is CSS (the screen's): ``-slot`` / ``-matrix`` / ``-no-memory``
+    pick the memory views; the Readout and BeliefView come twice (beside the
+    timeline on a wide screen, at the top and beside the memory when narrow
+    or comparing) and the screen's CSS shows one of each.
+    """
 
     DEFAULT_CSS = """
     ModelPanel { height: auto; width: 1fr; }
     ModelPanel .panel-title { text-style: bold; color: $accent; height: 1; width: 1fr; }
     ModelPanel .memory-row, ModelPanel .time-row { height: auto; }
+    ModelPanel .side { height: auto; width: 1fr; padding-left: 1; }
+    ModelPanel .side Readout { padding-left: 0; }
     ModelPanel .no-memory { display: none; color: $warning; padding: 0 0 1 0; }
     ModelPanel.-no-memory .no-memory { display: block; }
+    ModelPanel MatrixView, ModelPanel HeadBars { display: none; }
+    ModelPanel.-matrix MatrixView, ModelPanel.-matrix HeadBars { display: block; }
+    ModelPanel.-matrix MemoryHeatmap, ModelPanel.-matrix SlotBars { display: none; }
+    ModelPanel.-matrix Timeline { width: 70; }
     ModelPanel.-no-memory MemoryHeatmap, ModelPanel.-no-memory SlotBars { display: none; }
-    ModelPanel .memory-row Readout { display: none; }
+    ModelPanel .memory-row .side { display: none; }
+    ModelPanel .top-beliefs { display: none; margin-bottom: 1; }
     """
 
     def compose(self) -> ComposeResult:
-        # Two Readouts: beside the timeline normally, beside the memory in compare mode (CSS picks one).
         yield Label("", classes="panel-title")
         yield Static("", classes="no-memory")
+        yield BeliefView(classes="top-beliefs")
         with Horizontal(classes="memory-row"):
             yield MemoryHeatmap()
+            yield MatrixView()
             yield SlotBars()
-            yield Readout()
+            yield HeadBars()
+            with Vertical(classes="side"):
+                yield Readout()
         with Horizontal(classes="time-row"):
             yield Timeline()
-            yield Readout()
+            with Vertical(classes="side"):
+                yield BeliefView()
+                yield Readout()
+
+    head = 0  # the matrix head the screen asked for; each model shows it modulo its own heads
 
     def show(self, trace: Optional["StepperTrace"], cursor: int) -> None:
         """Point every view at `trace` at token `cursor` (the title and layout change only with the trace)."""
@@ -111,9 +148,33 @@ class ModelPanel(Vertical):
                 title.update("")
             else:
                 title.update(Text(trace.model_label, style="bold"))
-                self.set_class(not trace.has_memory, "-no-memory")
+                kind = trace.memory_kind if trace.has_memory else None
+                self.set_class(kind is None, "-no-memory")
+                self.set_class(kind == "slot", "-slot")
+                self.set_class(kind == "matrix", "-matrix")
                 self.query_one(".no-memory", Static).update(NO_MEMORY.format(name=trace.model_name))
-        if not hasattr(self, "_views"):
-            self._views = list(self.query("MemoryHeatmap, SlotBars, Timeline, Readout"))
-        for view in self._views:  # a hidden view only records the cursor: refresh() renders nothing
+            self._apply_head()
+        for view in self.views:  # a hidden view only records the cursor: refresh() renders nothing
             view.show(trace, cursor)
+
+    @property
+    def views(self) -> list[TraceView]:
+        if not hasattr(self, "_views"):
+            self._views = list(self.query(TraceView))
+        return self._views
+
+    @property
+    def shown_head(self) -> int:
+        """The head the matrix views show (0 without a matrix memory)."""
+        heads = getattr(getattr(self, "_trace", None), "heads", 0)
+        return self.head % heads if heads else 0
+
+    def set_head(self, head: int) -> None:
+        """Show head `head` (modulo the model's heads) of a matrix memory."""
+        self.head = head
+        self._apply_head()
+
+    def _apply_head(self) -> None:
+        for view in self.views:
+            if isinstance(view, HeadView):
+                view.set_head(self.shown_head)

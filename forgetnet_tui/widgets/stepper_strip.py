@@ -1,4 +1,5 @@
-"""The token strip: the whole example with roles coloured, the cursor, and the records that matter tinted."""
+"""The token strip: the whole example with roles coloured, the cursor, the records that matter tinted, and what
+happens at the cursor (the example's events and the model's changes of belief)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ from rich.color import Color
 from rich.style import Style
 from rich.text import Text
 
+from .stepper_beliefs import CHANGE_COLOURS, CHANGE_GLYPHS
+from .stepper_palette import (
+    MARK_BACKGROUNDS,
+    MARK_COLOURS,
+    MARK_NAMES,
+    ROLE_STYLES,
+    fg,
+    window,
+)
 from .stepper_view import TraceView
-from .stepper_palette import MARK_BACKGROUNDS, MARK_COLOURS, MARK_NAMES, ROLE_STYLES, fg, window
 
 if TYPE_CHECKING:
     from forgetnet_core.stepper import StepperTrace
@@ -28,7 +37,8 @@ def token_style(role: str, mark: Optional[str]) -> Style:
 
 
 def render_strip(st: Optional["StepperTrace"], t: int, width: int) -> Text:
-    """Two lines: the tokens (scrolled to keep `t` in view, marked records tinted), then what happens at `t`."""
+    """Two lines: the tokens (scrolled to keep `t` in view, marked records tinted), then what happens at `t`:
+    the events of the example, then the model's changes of belief there (the queried key's first)."""
     if st is None:
         return Text("computing the trace…", style="italic")
     T = st.seq_len
@@ -52,6 +62,11 @@ def render_strip(st: Optional["StepperTrace"], t: int, width: int) -> Text:
     for event in here:
         status.append("  ")
         status.append(event.text, fg(MARK_COLOURS.get(event.kind, "#ffffff"), bold=True))
+    if st.beliefs is not None:  # before the record note: a line too long loses its end
+        for change in sorted(st.beliefs.changes_at(t), key=lambda c: c.key != st.beliefs.query_key):
+            colour = CHANGE_COLOURS.get(change.kind, "#ffffff")
+            status.append("  belief ", style="dim")
+            status.append(f"{CHANGE_GLYPHS.get(change.kind, '?')} {change.text}", fg(colour, bold=True))
     for event in inside[-1:]:  # a value or SEP inside a marked record: name the record, dimmer
         status.append(f"  in t={event.t}: ", style="dim")
         status.append(event.text, fg(MARK_COLOURS.get(event.kind, "#ffffff")))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
-
 from functools import lru_cache
+from typing import TYPE_CHECKING, Optional
 
 from rich.segment import Segment
 from rich.style import Style
@@ -110,3 +109,17 @@ class TraceView(Widget):
         if self.trace is None:
             return 1
         return len(self.build_lines(self.trace, self.cursor, width))
+
+
+class HeadView(TraceView):
+    """A TraceView that also shows one head of a matrix memory (the screen's ``h`` cycles it)."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.head = 0
+
+    def set_head(self, head: int) -> None:
+        if head != self.head:
+            self.head = head
+            self._strips = None
+            self.refresh()

@@ -1,4 +1,9 @@
-"""The Stepper screen through Pilot: shown numbers equal the trace, stepping, events, compare, models, export, 80x24."""
+"""The Stepper screen through Pilot: shown numbers equal the trace, stepping, events, compare, models, export, 80x24.
+
+These tests step the slot-memory model (the bundled forgetnet); the default
+delta-rule model, beliefs and compare across memory kinds are in
+test_stepper_beliefs.py.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import numpy as np
 import pytest
 from textual.widgets import OptionList
 
+from forgetnet_core.checkpoints import bundled_path
 from forgetnet_core.config import MODEL_NAMES
 from forgetnet_core.stepper import fresh_source, source_slug
 from forgetnet_tui.screens.stepper import ModelPicker, StepperScreen, time_keypress
@@ -25,9 +31,14 @@ def plain(widget) -> str:
     return widget.render().plain
 
 
+SLOT_CHECKPOINT = str(bundled_path("forgetnet"))  # the bundled ForgetNet: a slot memory
+
+
 async def open_stepper(make_app, size=(120, 40), **stepper):
+    """The app on the Stepper screen; by default on the bundled forgetnet (pass checkpoint=None for the default model)."""
     from forgetnet_tui.app import StepperOptions
 
+    stepper.setdefault("checkpoint", SLOT_CHECKPOINT)
     app = make_app(screen="stepper", stepper=StepperOptions(**stepper))
     return app
 
@@ -48,7 +59,7 @@ async def test_shown_numbers_equal_the_trace_and_keys_step(make_app):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot, app)
         st = screen.trace
-        assert st.model_name == "forgetnet" and "bundled" in st.model_label  # the default: the shipped checkpoint
+        assert st.model_name == "forgetnet" and "bundled" in st.model_label and st.memory_kind == "slot"
         assert screen.cursor == 0
         await pilot.press("right", "right", "right", "left")
         assert screen.cursor == 2
@@ -119,10 +130,13 @@ async def test_shown_numbers_equal_the_trace_and_keys_step(make_app):
         assert screen.seed == 1 and screen.trace.seed == 1 and screen.cursor == 0
 
 
-async def test_keypress_latency_is_well_under_50ms(make_app, capsys):
-    app = await open_stepper(make_app)
-    async with app.run_test(size=(120, 40)) as pilot:
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+@pytest.mark.parametrize("checkpoint", [SLOT_CHECKPOINT, None], ids=["slot", "matrix"])
+async def test_keypress_latency_is_well_under_50ms(make_app, capsys, size, checkpoint):
+    app = await open_stepper(make_app, checkpoint=checkpoint)  # None: the default, the bundled gated_delta_net
+    async with app.run_test(size=size) as pilot:
         screen = await ready(pilot, app)
+        assert screen.trace.memory_kind == ("slot" if checkpoint else "matrix")
         times = [time_keypress(screen, 1) for _ in range(40)]
         times += [time_keypress(screen, -1) for _ in range(40)]
         # Through Pilot as well: press, and let the app process and repaint.
@@ -139,7 +153,8 @@ async def test_keypress_latency_is_well_under_50ms(make_app, capsys):
     median_ms = statistics.median(times) * 1000
     worst_ms = max(times) * 1000
     with capsys.disabled():
-        print(f"\nstepper keypress: median {median_ms:.2f} ms, worst {worst_ms:.2f} ms (step + every view drawn to Strips);"
+        print(f"\nstepper keypress ({screen.trace.model_name}, {size[0]}x{size[1]}): median {median_ms:.2f} ms, "
+              f"worst {worst_ms:.2f} ms (step + every view drawn to Strips);"
               f" Pilot press: {pilot_ms:.1f} ms for 'right' vs {idle_ms:.1f} ms for an unbound key")
     assert median_ms < 50  # the worst case is printed, not asserted: a shared CI core can stall any one press
 
@@ -154,7 +169,9 @@ async def test_compare_two_models_side_by_side(make_app):
         picker = app.screen
         labels = [s.label for s in picker.sources]
         assert any("bundled" in label for label in labels)
-        assert sum("fresh" in label for label in labels) == len(MODEL_NAMES)
+        assert sum("fresh" in label for label in labels) == len(MODEL_NAMES)  # every architecture, delta rules too
+        bundled = [s.model for s in picker.sources if s.kind == "bundled"]
+        assert bundled == ["gated_delta_net", "forgetnet"]  # both bundled checkpoints, the default first
         target = next(i for i, s in enumerate(picker.sources) if s.kind == "fresh" and s.model == "no_forget")
         options = picker.query_one(OptionList)
         await pilot.press(*["down"] * (target - (options.highlighted or 0)), "enter")
@@ -197,9 +214,10 @@ async def test_transformer_says_it_has_no_memory(make_app):
         text = plain(readout(screen))
         assert "no memory" in text and f"surprise {screen.trace.view(1).surprise:.3f}" in text
         assert "β" not in plain(panel.query_one(Timeline))  # no read/write heatmaps, only surprise and the axis
+        assert not panel.query_one("MatrixView").display and not panel.query_one("HeadBars").display
 
 
-async def test_export_writes_svg_and_png(make_app, tmp_path, runs_dir, monkeypatch):
+async def test_export_writes_svg_and_pngs(make_app, tmp_path, runs_dir, monkeypatch):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # exports go beside the runs directory, not into the current one
@@ -208,13 +226,16 @@ async def test_export_writes_svg_and_png(make_app, tmp_path, runs_dir, monkeypat
         screen = await ready(pilot, app)
         await pilot.press("j", "x")
         results = runs_dir.parent / "results"
-        await wait_for(pilot, lambda: len(list(results.glob("stepper-*.png"))) == 1, timeout=20, what="the PNG")
+        await wait_for(pilot, lambda: len(list(results.glob("stepper-*.png"))) == 2, timeout=30, what="the PNGs")
         svg = list(results.glob("stepper-*.svg"))
         assert len(svg) == 1 and "forgetnet-lab" in svg[0].read_text()
-        png = next(results.glob("stepper-*.png"))
-        assert png.read_bytes()[:4] == b"\x89PNG"
-        await wait_for(pilot, lambda: any(png.name in str(n.message) for n in app._notifications), what="the notice")
-        assert screen.cursor == screen.trace.next_event(0) and f"-t{screen.cursor}-" in png.name
+        (beliefs,) = results.glob("stepper-*-beliefs.png")  # the belief timeline
+        (memory,) = set(results.glob("stepper-*.png")) - {beliefs}  # the slot-by-time figure
+        assert beliefs.name == memory.name.replace(".png", "-beliefs.png")
+        for png in (beliefs, memory):
+            assert png.read_bytes()[:4] == b"\x89PNG"
+        await wait_for(pilot, lambda: any(beliefs.name in str(n.message) for n in app._notifications), what="the notice")
+        assert screen.cursor == screen.trace.next_event(0) and f"-t{screen.cursor}-" in memory.name
     assert not (elsewhere / "results").exists()
 
 
@@ -226,13 +247,14 @@ async def test_compare_export_names_both_models_runs(make_app, tmp_path):
         await wait_for(pilot, lambda: screen.compare_trace is not None, what="the compared trace")
         await pilot.press("x")
         results = tmp_path / "results"
-        await wait_for(pilot, lambda: len(list(results.glob("stepper-*.png"))) == 2, timeout=20, what="two PNGs")
-        a = source_slug(screen.source)  # the bundled checkpoint: "bundled-forgetnet"
-        assert a in ("bundled-forgetnet", "fresh-forgetnet")
+        await wait_for(pilot, lambda: len(list(results.glob("stepper-*.png"))) == 4, timeout=30, what="four PNGs")
+        a = source_slug(screen.source)
+        assert a == "bundled-forgetnet"
         (svg,) = results.glob("stepper-*.svg")
         assert svg.name.startswith(f"stepper-{a}-vs-fresh-no_forget-changing_facts-seed0-")
         pngs = sorted(p.name for p in results.glob("stepper-*.png"))
-        assert [p for p in pngs if p.endswith(f"-{a}.png")] and [p for p in pngs if p.endswith("-fresh-no_forget.png")]
+        for model in (a, "fresh-no_forget"):  # each model: its memory over time and its beliefs
+            assert [p for p in pngs if p.endswith(f"-{model}.png")] and [p for p in pngs if p.endswith(f"-{model}-beliefs.png")]
         assert all(p.startswith(svg.stem) for p in pngs)
 
 
