@@ -685,7 +685,7 @@ def belief_figure(st: StepperTrace, upto: Optional[int] = None):
     _token_axis(fig, ax, st, T, upto)
     fig.legend([Patch(color=BELIEF_COLOURS[k]) for k in BELIEF_COLOURS],
                ["right (the key's newest value)", "stale (an older value of the key)", "wrong"],
-               loc="outside upper right", fontsize=8, frameon=False, title="belief", title_fontsize=8)
+               loc="outside right center", fontsize=8, frameon=False, title="belief", title_fontsize=8)
     fig.suptitle(_wrapped_title(st, width, upto, "beliefs"), fontsize=10)
     return fig
 
