@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from forgetnet_core import runs  # noqa: E402
-
 from forgetnet_core.config import TrainConfig  # noqa: E402
 
 # name -> TrainConfig overrides of each candidate; the grid crosses them with models and tasks.

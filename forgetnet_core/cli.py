@@ -6,10 +6,9 @@ import argparse
 import sys
 import threading
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Sequence
-
-from dataclasses import fields
 
 from .config import (
     AUTO,

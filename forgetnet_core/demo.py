@@ -22,7 +22,12 @@ def demo_source(checkpoint: str | None, model_name: str | None):
 
     No model and no checkpoint: the stepper's default (the bundled model that solves changing_facts).
     """
-    from .stepper import bundled_sources, checkpoint_source, default_source, fresh_source
+    from .stepper import (
+        bundled_sources,
+        checkpoint_source,
+        default_source,
+        fresh_source,
+    )
 
     if checkpoint:
         return checkpoint_source(checkpoint)

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from . import runs
-from .config import MODEL_NAMES, NUM_KEYS, NUM_VALUES, TASK_NAMES, TaskKnobs, record_slots
+from .config import (
+    MODEL_NAMES,
+    NUM_KEYS,
+    NUM_VALUES,
+    TASK_NAMES,
+    TaskKnobs,
+    record_slots,
+)
 
 KNOBS = tuple(f.name for f in fields(TaskKnobs))
 CACHE_FILE = "eval_cache.json"  # matrix.CACHE_FILE (matrix imports this module's neighbours; kept equal by a test)

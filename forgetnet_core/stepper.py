@@ -47,12 +47,11 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 
-from .trace import DeltaTrace
-
 from .beliefs import BeliefChange, Beliefs, compute_beliefs
 from .checkpoints import bundled_at, bundled_checkpoints
 from .demo import token_name
 from .tasks import ExampleMeta, eval_seq_len, make_batch, token_role
+from .trace import DeltaTrace
 
 TOP_K = 5  # how many next-token and answer candidates the stepper lists
 CHANGE_THRESHOLD = 0.05  # |M_{t+1} - M_t| at or above this marks a memory cell as changed by step t

@@ -108,7 +108,7 @@ def create_sweep(
 
 def default_eval_settings(base: TrainConfig, examples: int = 160) -> dict[str, Any]:
     """Every task, 160 examples (the original's 5 x 32), at the training length, eval seed 123."""
-    from .matrix import EvalSettings
+    from forgetnet_core.config import EvalSettings
 
     return EvalSettings(suite=base.suite, examples=examples, seq_len=base.seq_len).to_dict()
 
@@ -116,7 +116,7 @@ def default_eval_settings(base: TrainConfig, examples: int = 160) -> dict[str, A
 def cell_settings(manifest: dict[str, Any], cell: dict[str, Any]):
     """The EvalSettings a cell is scored with: the manifest's, and for a cell trained at non-default
     task knobs, those knobs on its own task only (other tasks may not be defined at those knobs)."""
-    from .matrix import EvalSettings
+    from forgetnet_core.config import EvalSettings
 
     settings = EvalSettings.from_dict(manifest["eval"])
     knobs = TaskKnobs.from_dict({**(manifest.get("base_config") or {}), **(cell.get("knobs") or {})})

@@ -19,8 +19,8 @@ from .config import (
     SUITE_NAMES,
     TASK_NAMES,
     TaskKnobs,
-    record_slots,
     recency_limit,
+    record_slots,
 )
 
 # ---------------------------------------------------------------------------

@@ -21,7 +21,14 @@ from .device import resolve_device, use_threads
 from .evaluate import evaluate_batches
 from .launch import launch_detached, resume_detached  # noqa: F401  (re-exported)
 from .models import build_model, parameter_count
-from .tasks import IGNORE, batch_seed, eval_seq_len, make_batch, recall_targets, train_position_offset
+from .tasks import (
+    IGNORE,
+    batch_seed,
+    eval_seq_len,
+    make_batch,
+    recall_targets,
+    train_position_offset,
+)
 
 EventCallback = Callable[[dict[str, Any]], None]
 

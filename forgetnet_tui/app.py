@@ -135,7 +135,9 @@ class ForgetNetLab(App):
 
     @work(thread=True, exit_on_error=False, group="device")
     def _describe_device(self) -> None:
-        from forgetnet_core.device import describe_device  # imports torch: seconds, so never on the UI thread
+        from forgetnet_core.device import (
+            describe_device,  # imports torch: seconds, so never on the UI thread
+        )
 
         try:
             label = describe_device("auto")

@@ -81,7 +81,9 @@ class InProcessLauncher:
 
     def _train(self) -> TrainFn:
         if self._train_fn is None:
-            from forgetnet_core.train import train  # imports torch: only ever called from a worker thread
+            from forgetnet_core.train import (
+                train,  # imports torch: only ever called from a worker thread
+            )
 
             self._train_fn = train
         return self._train_fn

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
-from forgetnet_core.matrix import CACHE_FILE, EvalSettings, cached_result
+from forgetnet_core.config import EvalSettings
+from forgetnet_core.matrix import CACHE_FILE, cached_result
 from forgetnet_core.runs import (
     CHECKPOINT_FILE,
     CONFIG_FILE,

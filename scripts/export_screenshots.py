@@ -23,8 +23,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from forgetnet_core.config import TrainConfig  # noqa: E402
-from forgetnet_core.matrix import EvalSettings  # noqa: E402
+from forgetnet_core.config import (
+    EvalSettings,  # noqa: E402
+    TrainConfig,  # noqa: E402
+)
 from forgetnet_core.runs import read_status  # noqa: E402
 from forgetnet_core.sweep import create_sweep, evaluate_run, read_manifest  # noqa: E402
 from forgetnet_core.train import train  # noqa: E402

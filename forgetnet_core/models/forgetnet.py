@@ -31,9 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from forgetnet_core.config import ModelConfig
 from forgetnet_core.models.fast import fast_forward
 from forgetnet_core.models.layers import maybe_conv
-from forgetnet_core.models.registry import ModelConfig, ModelOutput, check_input
+from forgetnet_core.models.registry import ModelOutput, check_input
 from forgetnet_core.trace import Trace
 
 

@@ -8,8 +8,6 @@ from typing import Optional
 import torch
 from torch import nn
 
-from forgetnet_core.trace import Trace
-
 # Registry order: the original seven (SPEC section 3), then the v3 models (SPEC section 7).
 # Defined in config.py, which imports no torch (the TUI validates against it).
 from forgetnet_core.config import (  # noqa: E402
@@ -19,42 +17,14 @@ from forgetnet_core.config import (  # noqa: E402
     ORIGINAL_MODELS,
     SLOT_MODELS,  # the ForgetNet family: an S x d slot memory bank; trace=True gives a Trace
     TRANSFORMER_MODELS,  # baselines: no memory, empty stats, no trace
+    ModelConfig,  # the sizes every model is built with (torch-free, in config/model.py)
 )
+from forgetnet_core.trace import Trace
 
 # Keys of ModelOutput.stats for memory models (0-d tensors, detached); transformers return {}.
 # Delta-rule models report erase_strength as the forget gate's mean 1 - alpha_t (0 without one),
 # and surprise only where they measure it (forgetnet_delta and its ablations).
 MEMORY_STATS = ("write_strength", "write_frequency", "erase_strength", "surprise", "memory_norm")
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Sizes shared by every model; defaults reproduce the original's 104,512 / 149,248 parameters."""
-
-    vocab_size: int = 128  # token ids 0..127 (SPEC section 1); also the size of the answer head
-    d_model: int = 64  # width d of embeddings, attention, memory slots and heads
-    memory_slots: int = 16  # S, rows of the memory bank M (memory models only); fixed, so state is O(S d)
-    window: int = 8  # w, local attention sees t-w..t (forgetnet family, local_transformer)
-    max_seq_len: int = 512  # rows of the learned position embedding; T + position_offset must fit
-    n_layers: int = 2  # encoder layers of the Transformer baselines
-    n_heads: int = 4  # attention heads of the Transformer baselines (ForgetNet's local attention has 1)
-    d_ff: int = 256  # feed-forward width of the Transformer baselines
-    dropout: float = 0.1  # tiny/local transformer only; the memory models and conv_transformer have none
-    conv: Optional[int] = None  # causal conv kernel over the embeddings (0 = none); None = the model's default
-
-    def __post_init__(self) -> None:
-        for name in ("vocab_size", "d_model", "memory_slots", "max_seq_len", "n_layers", "n_heads", "d_ff"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.window, int) or isinstance(self.window, bool) or self.window < 0:
-            raise ValueError(f"window must be a non-negative integer, got {self.window!r}")
-        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if self.conv is not None and (not isinstance(self.conv, int) or isinstance(self.conv, bool) or self.conv < 0):
-            raise ValueError(f"conv must be None or a non-negative integer, got {self.conv!r}")
-        if self.d_model % self.n_heads:
-            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
 
 
 @dataclass
@@ -87,7 +57,11 @@ def check_input(input_ids: torch.Tensor, position_offset: int, config: ModelConf
 
 def _model_classes() -> dict[str, type[nn.Module]]:
     # Imported here, not at module top: the model modules import ModelConfig from this one.
-    from forgetnet_core.models.baselines import ConvTransformer, LocalTransformer, TinyTransformer
+    from forgetnet_core.models.baselines import (
+        ConvTransformer,
+        LocalTransformer,
+        TinyTransformer,
+    )
     from forgetnet_core.models.delta import (
         DeltaNet,
         ForgetNetDelta,
@@ -95,7 +69,13 @@ def _model_classes() -> dict[str, type[nn.Module]]:
         ForgetNetDeltaNoSurprise,
         GatedDeltaNet,
     )
-    from forgetnet_core.models.forgetnet import FifoMemory, ForgetNet, NoForget, NoSurprise, RandomWrite
+    from forgetnet_core.models.forgetnet import (
+        FifoMemory,
+        ForgetNet,
+        NoForget,
+        NoSurprise,
+        RandomWrite,
+    )
 
     classes = (
         ForgetNet, NoForget, NoSurprise, RandomWrite, FifoMemory, TinyTransformer, LocalTransformer,

@@ -17,8 +17,9 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from forgetnet_core.config import EvalSettings
 from forgetnet_core.difficulty import KNOBS, Sample, curves
-from forgetnet_core.matrix import EvalSettings, MatrixRow, RowResult, RowSpec
+from forgetnet_core.matrix import MatrixRow, RowResult, RowSpec
 
 from ..widgets.charts import RUN_COLOURS, ChartSpec, Line, chart_legend, render_chart
 from ..widgets.choice import ChoiceField
@@ -260,7 +261,9 @@ class DifficultyDialog(ModalScreen[None]):
     def _score(self, generation: int, knob: str, task: str, values: list[int], stop: threading.Event) -> None:
         jobs = [(line, spec, v) for v in values for line in self.lines for spec in line.specs]
         try:
-            from forgetnet_core.device import run_device  # the device, and the thread policy (one CPU thread)
+            from forgetnet_core.device import (
+                run_device,  # the device, and the thread policy (one CPU thread)
+            )
 
             device: Any = run_device(self.device)
         except Exception:  # noqa: BLE001 - an unavailable device falls back to the CPU, as on the Evaluate screen

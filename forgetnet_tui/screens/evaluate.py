@@ -17,9 +17,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
+from forgetnet_core.config import EvalSettings
 from forgetnet_core.matrix import (
     SORTABLE,
-    EvalSettings,
     MatrixRow,
     RowResult,
     RowSpec,
@@ -35,7 +35,12 @@ from forgetnet_core.matrix import (
 )
 from forgetnet_core.runs import unique_dir
 
-from ..widgets.eval_dialogs import CheckpointPicker, ExportDialog, FreshModelPicker, SweepPicker
+from ..widgets.eval_dialogs import (
+    CheckpointPicker,
+    ExportDialog,
+    FreshModelPicker,
+    SweepPicker,
+)
 from ..widgets.eval_matrix import EvalMatrix, status_cell
 from ..widgets.eval_settings import EvalSettingsForm
 
@@ -473,7 +478,9 @@ class EvaluateScreen(Screen):
         settings_key = settings.cache_key()
         errors = rows = 0
         try:
-            from forgetnet_core.device import run_device as resolve_device  # sets the CPU threads too (1 a run)
+            from forgetnet_core.device import (
+                run_device as resolve_device,  # sets the CPU threads too (1 a run)
+            )
 
             device: Any = resolve_device(self.device)
         except Exception:  # noqa: BLE001 - an unavailable device falls back to the CPU

@@ -20,10 +20,24 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, get_current_worker
 
-from forgetnet_core.runs import CONFIG_FILE, METRICS_JSONL, effective_state, read_json, read_status
+from forgetnet_core.runs import (
+    CONFIG_FILE,
+    METRICS_JSONL,
+    effective_state,
+    read_json,
+    read_status,
+)
 
 from ..run_listing import newest_run
-from ..series import EMPTY_SNAPSHOT, MetricsReader, RunSeries, SeriesSnapshot, SeriesView, format_accuracy, format_number
+from ..series import (
+    EMPTY_SNAPSHOT,
+    MetricsReader,
+    RunSeries,
+    SeriesSnapshot,
+    SeriesView,
+    format_accuracy,
+    format_number,
+)
 from ..widgets.charts import (
     AUX_COLOUR,
     ERASE_COLOUR,

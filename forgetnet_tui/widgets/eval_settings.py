@@ -10,8 +10,12 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Label, Select
 
-from forgetnet_core.config import SUITE_NAMES
-from forgetnet_core.matrix import SETTING_FIELDS, EvalSettings, parse_settings
+from forgetnet_core.config import (
+    SETTING_FIELDS,
+    SUITE_NAMES,
+    EvalSettings,
+    parse_settings,
+)
 
 TITLES = {
     "suite": "suite",

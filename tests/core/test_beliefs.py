@@ -8,10 +8,16 @@ import torch
 from torch import nn
 
 from forgetnet_core.beliefs import compute_beliefs
+from forgetnet_core.config import ModelConfig
 from forgetnet_core.demo import token_name
 from forgetnet_core.evaluate import fresh_model
-from forgetnet_core.models.registry import ModelConfig, ModelOutput
-from forgetnet_core.stepper import build_stepper_trace, example_batch, save_belief_png, save_slot_time_png
+from forgetnet_core.models.registry import ModelOutput
+from forgetnet_core.stepper import (
+    build_stepper_trace,
+    example_batch,
+    save_belief_png,
+    save_slot_time_png,
+)
 from forgetnet_core.tasks import QUERY, records_in
 
 

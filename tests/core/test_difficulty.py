@@ -10,11 +10,18 @@ from pathlib import Path
 import pytest
 
 from forgetnet_core import cli, runs
-from forgetnet_core.config import TaskKnobs, TrainConfig, record_slots
-from forgetnet_core.difficulty import CACHE_FILE, Sample, curves, effective_value, samples_from_runs, samples_from_sweep
+from forgetnet_core.config import EvalSettings, TaskKnobs, TrainConfig, record_slots
+from forgetnet_core.difficulty import (
+    CACHE_FILE,
+    Sample,
+    curves,
+    effective_value,
+    samples_from_runs,
+    samples_from_sweep,
+)
 from forgetnet_core.headline import write_headline
 from forgetnet_core.matrix import CACHE_FILE as MATRIX_CACHE_FILE
-from forgetnet_core.matrix import EvalSettings, RowResult, checkpoint_fingerprint, write_cache
+from forgetnet_core.matrix import RowResult, checkpoint_fingerprint, write_cache
 from forgetnet_core.sweep import create_sweep
 
 

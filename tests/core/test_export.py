@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from forgetnet_core import cli, export, matrix
-from forgetnet_core.matrix import EvalSettings, RowSpec, build_rows, evaluate_row
+from forgetnet_core.config import EvalSettings
+from forgetnet_core.matrix import RowSpec, build_rows, evaluate_row
 
 FAST = EvalSettings(examples=8, seq_len=16, batch_size=8)
 SIZES = {"d_model": 16, "memory_slots": 4}

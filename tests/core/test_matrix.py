@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from forgetnet_core import matrix, runs
-from forgetnet_core.config import TrainConfig
+from forgetnet_core.config import EvalSettings, TrainConfig, parse_settings
 from forgetnet_core.evaluate import EvaluationCancelled, evaluate_model, fresh_model
-from forgetnet_core.matrix import EvalSettings, RowResult, RowSpec, build_rows, evaluate_row
+from forgetnet_core.matrix import RowResult, RowSpec, build_rows, evaluate_row
 
 TINY = dict(steps=2, seq_len=16, batch_size=4, d_model=16, memory_slots=4, eval_batches=1, eval_every=0, device="cpu")
 FAST = EvalSettings(examples=8, seq_len=16, batch_size=8)
@@ -70,17 +70,17 @@ def by_name(root: Path) -> dict[str, RowSpec]:
 def test_settings_validation_messages():
     assert EvalSettings().validate() == []
     assert EvalSettings().extrapolation_length == 192
-    settings, errors = matrix.parse_settings({"suite": "v2", "examples": "abc", "seq_len": "13", "extrapolation_len": "", "seed": "-1"})
+    settings, errors = parse_settings({"suite": "v2", "examples": "abc", "seq_len": "13", "extrapolation_len": "", "seed": "-1"})
     assert settings is None
     assert errors["examples"].startswith("expected a whole number")
     assert "at least 14" in errors["seq_len"]
     assert "non-negative" in errors["seed"]
     assert "extrapolation_len" not in errors  # blank = 3 x seq_len
-    settings, errors = matrix.parse_settings({"seq_len": "200", "extrapolation_len": ""})
+    settings, errors = parse_settings({"seq_len": "200", "extrapolation_len": ""})
     assert settings is None and "600 exceeds max_seq_len 512" in errors["extrapolation_len"]
-    settings, errors = matrix.parse_settings({"seq_len": "200", "extrapolation_len": "400"})
+    settings, errors = parse_settings({"seq_len": "200", "extrapolation_len": "400"})
     assert errors == {} and settings.extrapolation_length == 400 and settings.length_of("multi_hop") == 200
-    settings, errors = matrix.parse_settings({"suite": "v3"})
+    settings, errors = parse_settings({"suite": "v3"})
     assert "unknown suite 'v3'" in errors["suite"]
     # The cache key ignores batch_size (speed only) and spells out the extrapolation length.
     assert EvalSettings(batch_size=8).cache_key() == EvalSettings(extrapolation_len=192).cache_key()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from forgetnet_core import matrix, runs
-from forgetnet_core.config import TrainConfig
-from forgetnet_core.matrix import EvalSettings, build_rows, cached_result, sweep_specs
+from forgetnet_core.config import EvalSettings, TrainConfig
+from forgetnet_core.matrix import build_rows, cached_result, sweep_specs
 from forgetnet_core.sweep import create_sweep, evaluate_run, read_manifest
 from forgetnet_core.train import train
 

@@ -9,13 +9,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from forgetnet_core.config import ModelConfig
 from forgetnet_core.models import (
     DELTA_MODELS,
     MEMORY_MODELS,
     MODEL_NAMES,
     ORIGINAL_MODELS,
     SLOT_MODELS,
-    ModelConfig,
     ModelOutput,
     build_model,
     parameter_count,

@@ -7,7 +7,13 @@ import json
 import pytest
 
 from forgetnet_core import cli, runs
-from forgetnet_core.config import RECIPES, ConfigError, TaskKnobs, TrainConfig, recipe_config
+from forgetnet_core.config import (
+    RECIPES,
+    ConfigError,
+    TaskKnobs,
+    TrainConfig,
+    recipe_config,
+)
 from forgetnet_core.sweep import create_sweep, read_manifest
 from forgetnet_core.train import train_batch
 

@@ -14,7 +14,14 @@ from forgetnet_core import runs
 from forgetnet_core.config import TrainConfig
 from forgetnet_core.headline import write_headline
 from forgetnet_core.matrix import CACHE_FILE, rows_from_caches
-from forgetnet_core.sweep import MANIFEST, cell_state, create_sweep, run_sweep, sweep_progress, sweep_rows
+from forgetnet_core.sweep import (
+    MANIFEST,
+    cell_state,
+    create_sweep,
+    run_sweep,
+    sweep_progress,
+    sweep_rows,
+)
 
 TINY = ["--batch-size", "2", "--seq-len", "16", "--d-model", "16", "--memory-slots", "4", "--eval-batches", "1",
         "--eval-every", "0", "--device", "cpu", "--eval-batches-final", "1"]

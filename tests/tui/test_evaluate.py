@@ -14,7 +14,8 @@ from textual.app import App
 from textual.widgets import Input, Label
 
 from forgetnet_core import matrix
-from forgetnet_core.matrix import EvalSettings, RowSpec, evaluate_row
+from forgetnet_core.config import EvalSettings, TaskKnobs
+from forgetnet_core.matrix import RowSpec, evaluate_row
 from forgetnet_tui.screens.evaluate import EvaluateScreen
 from forgetnet_tui.widgets.eval_dialogs import ExportDialog, FreshModelPicker
 from forgetnet_tui.widgets.eval_matrix import EvalMatrix
@@ -332,7 +333,7 @@ async def test_difficulty_dialog_scores_every_row_at_each_value_and_exports_the_
         table = render_table(dialog.lines, dialog.samples, [2, 4], "associative_lookup", 100).plain
         assert group.label[:20] in table and "·" in table  # the broken row has no numbers
         cached = matrix.cached_result(group.specs[0].run_dir, EvalSettings(examples=8, seq_len=16, batch_size=8,
-                                      tasks=("associative_lookup",), knobs=matrix.TaskKnobs(records=4)))
+                                      tasks=("associative_lookup",), knobs=TaskKnobs(records=4)))
         assert cached is not None  # each (checkpoint, knob value) lands in the run's cache
         await pilot.press("x")
         await wait_for(pilot, lambda: any("Exported to" in n for n in app.notes), timeout=30, what="export")

@@ -12,9 +12,9 @@ from forgetnet_core.runs import MetricsTail
 from forgetnet_tui.run_listing import RunLister, RunTail
 from forgetnet_tui.screens.train import ChartOptions, RunView, build_specs
 from forgetnet_tui.series import (
+    SMOOTHING_SPANS,
     BucketSeries,
     MetricsReader,
-    SMOOTHING_SPANS,
     RunSeries,
     ema_debiased,
     format_accuracy,

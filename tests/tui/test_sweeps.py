@@ -12,8 +12,7 @@ import pytest
 from textual.widgets import Input
 
 from forgetnet_core import runs
-from forgetnet_core.config import TrainConfig
-from forgetnet_core.matrix import EvalSettings
+from forgetnet_core.config import EvalSettings, TrainConfig
 from forgetnet_core.sweep import create_sweep, evaluate_run
 from forgetnet_core.train import train
 from forgetnet_tui.run_listing import RunLister

@@ -8,7 +8,12 @@ import time
 from pathlib import Path
 
 from forgetnet_core.config import TrainConfig
-from forgetnet_core.runs import append_metrics, read_status, write_json_atomic, write_status
+from forgetnet_core.runs import (
+    append_metrics,
+    read_status,
+    write_json_atomic,
+    write_status,
+)
 from forgetnet_tui.launchers import InProcessLauncher
 from forgetnet_tui.screens.dialogs import ConfirmScreen
 from forgetnet_tui.screens.runs import RunsScreen

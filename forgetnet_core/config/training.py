@@ -1,4 +1,4 @@
-"""Every setting in one torch-free module: training config, task difficulty knobs, recipes, names and help text."""
+"""TrainConfig (everything that determines a training run), the named recipes, and parsing of form and CLI text."""
 
 from __future__ import annotations
 
@@ -8,219 +8,34 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-# The registry names live here, not in tasks/models, so that validation works
-# without importing torch (the TUI validates its form on every keypress);
-# tasks.TASKS and models.MODEL_NAMES are these same tuples.
-SLOT_MODELS = (  # the original ForgetNet and its four ablations: a slot memory bank (SPEC section 3)
-    "forgetnet",
-    "no_forget",
-    "no_surprise",
-    "random_write",
-    "fifo_memory",
+from .knobs import TaskKnobs
+from .names import (
+    AUTO,
+    DEVICE_NAMES,
+    EXTRAPOLATION_FACTOR,
+    MIN_SEQ_LEN,
+    MODEL_NAMES,
+    NUM_KEYS,
+    NUM_VALUES,
+    POSITION_OFFSETS,
+    RECIPE_NAMES,
+    SUITE_NAMES,
+    TASK_NAMES,
+    TRANSFORMER_MODELS,
+    ConfigError,
+    FieldError,
+    _is_cuda_index,
+    _is_int,
+    _is_number,
+    fields_by_name,
+    help_meta,
+    help_of,
+    length_errors,
 )
-TRANSFORMER_MODELS = ("tiny_transformer", "local_transformer", "conv_transformer")  # no memory
-DELTA_MODELS = (  # a delta-rule fast-weight memory (SPEC section 7)
-    "delta_net",
-    "gated_delta_net",
-    "forgetnet_delta",
-    "forgetnet_delta_no_surprise",
-    "forgetnet_delta_no_forget",
-)
-# Registry order: the original seven first (SPEC section 3), then the v3 models (SPEC section 7).
-MODEL_NAMES = (*SLOT_MODELS, "tiny_transformer", "local_transformer", "conv_transformer", *DELTA_MODELS)
-ORIGINAL_MODELS = MODEL_NAMES[:7]
-MEMORY_MODELS = (*SLOT_MODELS, *DELTA_MODELS)  # models with a recurrent memory state (trace=True works)
-TASK_NAMES = (
-    "associative_lookup",
-    "changing_facts",
-    "needle_recall",
-    "multi_hop",
-    "length_extrapolation",
-)
-SUITE_NAMES = ("v1", "v2")
-DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
-MIN_SEQ_LEN = 14
-NUM_KEYS = 24  # keys are token ids 10..33 (SPEC section 1; tasks.py holds the vocabulary)
-NUM_VALUES = 48  # values are token ids 64..111
-EXTRAPOLATION_FACTOR = 3  # length_extrapolation is evaluated at 3 x the training length
-POSITION_OFFSETS = ("auto", "random", "none")
-RECIPE_NAMES = ("original", "recall")
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """One invalid setting: which field, and a one-line message saying why."""
-
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
-
-
-class ConfigError(ValueError):
-    """A configuration that failed validation; str() is one line naming each bad field."""
-
-    def __init__(self, errors: list[FieldError]):
-        self.errors = errors
-        super().__init__("; ".join(str(e) for e in errors))
-
-
-def _help(text: str, label: str | None = None, choices: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """Field metadata: the one-line help the form, the CLI and the docs show, an optional label and choices."""
-    return {"help": text, "label": label, "choices": choices}
-
-
-def help_of(cls: type, name: str) -> str:
-    """The help text stored on dataclass field `name` of `cls`."""
-    return {f.name: f for f in fields(cls)}[name].metadata.get("help", "")
-
-
-def record_slots(seq_len: int) -> int:
-    """Record slots (`key value SEP`) that fit before `QUERY q` in seq_len tokens: max(3, (seq_len - 2) // 3)."""
-    return max(3, (seq_len - 2) // 3)
-
-
-def recency_limit(slots: int, min_distance: int) -> int:
-    """Highest slot whose record ends at least `min_distance` tokens before QUERY (QUERY sits at 3 * slots).
-
-    A record in slot i ends with its SEP at token 3i + 2, so the rule is
-    3 * slots - (3i + 2) >= min_distance. Negative when no slot qualifies.
-    """
-    return slots - (min_distance + 4) // 3
-
-
-def length_errors(name: str, value: Any, max_seq_len: int) -> list[FieldError]:
-    """The one length rule: an integer in [MIN_SEQ_LEN, max_seq_len]."""
-    if not _is_int(value):
-        return [FieldError(name, f"must be an integer, got {value!r}")]
-    if value < MIN_SEQ_LEN:
-        return [FieldError(name, f"must be at least {MIN_SEQ_LEN}, got {value}")]
-    if value > max_seq_len:
-        return [FieldError(name, f"{value} exceeds max_seq_len {max_seq_len}")]
-    return []
-
-
-# --------------------------------------------------------------------------- task difficulty
-
-
-# Which tasks each knob changes; elsewhere it is ignored by the generator and refused in a TrainConfig.
-KNOB_TASKS: dict[str, tuple[str, ...]] = {
-    "records": TASK_NAMES,
-    "keys": TASK_NAMES,
-    "values": TASK_NAMES,
-    "overwrites": ("changing_facts",),
-    "min_distance": ("associative_lookup", "changing_facts", "needle_recall", "length_extrapolation"),
-}
-DEFAULT_MIN_DISTANCE = {"changing_facts": 16}  # 2 x window (SPEC 2, v1 weakness 1); 0 for the others
-
-
-@dataclass(frozen=True)
-class TaskKnobs:
-    """Difficulty dials of the v2 generators beside seq_len; the defaults give the v2 tasks exactly.
-
-    Knobs apply where they mean something (KNOB_TASKS) and are ignored for the
-    other tasks, so one set of knobs can score a model on every task.
-    """
-
-    records: int | None = field(default=None, metadata=_help(
-        "records (key value SEP) before the query; the other slots are NOISE filler. auto = as many as fit"))
-    keys: int = field(default=NUM_KEYS, metadata=_help(
-        f"distinct keys in play per example, drawn from the {NUM_KEYS}"))
-    values: int = field(default=NUM_VALUES, metadata=_help(
-        f"distinct values in play per example, drawn from the {NUM_VALUES}"))
-    overwrites: int | None = field(default=None, metadata=_help(
-        "changing_facts: times the queried key (and each decoy key) is overwritten. auto = 1-3 at random"))
-    min_distance: int | None = field(default=None, metadata=_help(
-        "tokens between the newest fact about the queried key and QUERY. auto = 16 for changing_facts, 0 elsewhere",
-        label="min distance"))
-
-    def is_default(self) -> bool:
-        return self == TaskKnobs()
-
-    def changed(self) -> dict[str, Any]:
-        """The knobs that differ from the defaults, in field order."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != f.default}
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "TaskKnobs":
-        data = data or {}
-        return cls(**{f.name: data[f.name] for f in fields(cls) if data.get(f.name) is not None})
-
-    def min_distance_for(self, task: str) -> int:
-        if self.min_distance is not None:
-            return self.min_distance
-        return DEFAULT_MIN_DISTANCE.get(task, 0)
-
-    def describe(self) -> str:
-        """'records 8, keys 12' (empty for the defaults)."""
-        return ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in self.changed().items())
-
-    def validate(self, task: str, seq_len: int, suite: str = "v2", strict: bool = False) -> list[FieldError]:
-        """Problems with these knobs for `task` at `seq_len`. `strict`: a knob the task ignores is an error."""
-        errors: list[FieldError] = []
-        changed = self.changed()
-        if suite == "v1":
-            return [FieldError(name, "task knobs need suite v2 (v1 reproduces the original generator)") for name in changed]
-        for name, value in changed.items():
-            if not _is_int(value):
-                errors.append(FieldError(name, f"must be an integer or auto, got {value!r}"))
-        if errors:
-            return errors
-        if strict:
-            for name in changed:
-                if task not in KNOB_TASKS[name]:
-                    errors.append(FieldError(name, f"does not apply to {task} (only {', '.join(KNOB_TASKS[name])})"))
-        slots = record_slots(seq_len) if _is_int(seq_len) else None
-        if not 2 <= self.keys <= NUM_KEYS:
-            errors.append(FieldError("keys", f"must be in 2..{NUM_KEYS}, got {self.keys}"))
-        if not 2 <= self.values <= NUM_VALUES:
-            errors.append(FieldError("values", f"must be in 2..{NUM_VALUES}, got {self.values}"))
-        if self.records is not None:
-            if self.records < 1:
-                errors.append(FieldError("records", f"must be at least 1, got {self.records}"))
-            elif slots is not None and self.records > slots:
-                errors.append(FieldError("records", f"{self.records} records do not fit in {seq_len} tokens (at most {slots})"))
-        if self.min_distance is not None and self.min_distance < 0:
-            errors.append(FieldError("min_distance", f"must be non-negative, got {self.min_distance}"))
-        if self.overwrites is not None and self.overwrites < 1:
-            errors.append(FieldError("overwrites", f"must be at least 1, got {self.overwrites}"))
-        if errors or slots is None:
-            return errors
-        records = self.records if self.records is not None else slots
-        if task == "multi_hop":
-            if min(records, self.keys) < 4:
-                errors.append(FieldError("records" if records < 4 else "keys", "multi_hop needs at least 4 records with 4 keys"))
-            elif self.records is not None and self.records > self.keys:
-                errors.append(FieldError("records", f"multi_hop sets each key once: {self.records} records need {self.records} keys, {self.keys} in play"))
-        if task in ("associative_lookup", "needle_recall", "length_extrapolation") and self.min_distance:
-            if recency_limit(slots, self.min_distance) < 0:
-                errors.append(FieldError("min_distance", f"{self.min_distance} leaves no room in {seq_len} tokens"))
-        if task == "changing_facts":
-            k = self.overwrites or 1
-            if self.overwrites is not None and self.overwrites > self.values - 1:
-                errors.append(FieldError("overwrites", f"{self.overwrites} overwrites need {self.overwrites + 1} distinct values, only {self.values} in play"))
-            if self.overwrites is not None or self.min_distance is not None or self.records is not None:
-                zone = recency_limit(slots, self.min_distance_for(task)) + 1  # slots that may hold the newest fact
-                if self.min_distance is not None or self.overwrites is not None:
-                    if zone < k + 1:
-                        errors.append(FieldError(
-                            "min_distance" if self.min_distance is not None else "overwrites",
-                            f"{k + 1} facts at least {self.min_distance_for(task)} tokens before the query do not fit in {seq_len} tokens",
-                        ))
-                if records < k + 1:
-                    errors.append(FieldError("records", f"changing_facts with {k} overwrite(s) needs at least {k + 1} records"))
-        return errors
-
-
-# --------------------------------------------------------------------------- training
 
 
 def _f(default: Any, text: str, label: str | None = None, choices: tuple[str, ...] | None = None) -> Any:
-    return field(default=default, metadata=_help(text, label, choices))
+    return field(default=default, metadata=help_meta(text, label, choices))
 
 
 @dataclass(frozen=True)
@@ -403,25 +218,6 @@ def recipe_config(name: str = "original", **overrides: Any) -> TrainConfig:
     return TrainConfig().replace(**{"recipe": name, **RECIPES[name], **overrides})
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_cuda_index(name: Any) -> bool:
-    return isinstance(name, str) and name.startswith("cuda:") and name[5:].isdigit()
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def fields_by_name(cls: type) -> dict[str, dataclasses.Field]:
-    return {f.name: f for f in fields(cls)}
-
-
-AUTO = "auto"  # how an optional integer setting (None) is written in a form or on the command line
-
-
 def parse_field(name: str, text: str, cls: type = None) -> Any:
     """Parse a form/CLI string into the type of TrainConfig.<name>; ValueError with a one-line message.
 
@@ -465,30 +261,5 @@ def load_config(path: str | Path) -> TrainConfig:
     return TrainConfig.from_dict(json.loads(Path(path).read_text()))
 
 
-__all__ = [
-    "AUTO",
-    "ConfigError",
-    "DELTA_MODELS",
-    "DEVICE_NAMES",
-    "FieldError",
-    "MEMORY_MODELS",
-    "MIN_SEQ_LEN",
-    "MODEL_NAMES",
-    "ORIGINAL_MODELS",
-    "RECIPES",
-    "RECIPE_NAMES",
-    "SLOT_MODELS",
-    "SUITE_NAMES",
-    "TASK_NAMES",
-    "TRANSFORMER_MODELS",
-    "TaskKnobs",
-    "TrainConfig",
-    "field_names",
-    "format_field",
-    "help_of",
-    "length_errors",
-    "load_config",
-    "parse_field",
-    "recipe_config",
-    "record_slots",
-]
+
+__all__ = ["RECIPES", "TrainConfig", "field_names", "format_field", "load_config", "parse_field", "recipe_config"]
