@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from . import runs
 from .config import TASK_NAMES, TaskKnobs
+from .errors import one_line
 from .models import MODEL_NAMES, build_model, parameter_count
 from .tasks import batch_seed, eval_seq_len, make_batch
 
@@ -139,7 +140,7 @@ def load_model(checkpoint: str | Path, device: torch.device | str = "cpu") -> tu
         model = build_model(name, **overrides)
         model.load_state_dict(data["model_state"])
     except (RuntimeError, ValueError, TypeError) as exc:
-        first = str(exc).strip().splitlines()[0][:200]
+        first = one_line(exc, 200)
         raise runs.CheckpointError(f"checkpoint does not fit model '{name}': {first}") from None
     return model.to(device).eval(), data
 

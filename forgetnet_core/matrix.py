@@ -34,6 +34,7 @@ from .config import (
     TaskKnobs,
 )
 from .config.names import _is_int
+from .errors import one_line
 
 CACHE_FILE = "eval_cache.json"
 CACHE_VERSION = 1
@@ -128,7 +129,7 @@ def sweep_specs(folder: str | Path) -> tuple[list[RowSpec], EvalSettings]:
     try:
         settings = EvalSettings.from_dict(manifest.get("eval") or {})
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"sweep {folder.name}: unreadable eval settings in its manifest ({_one_line(exc)})") from None
+        raise ValueError(f"sweep {folder.name}: unreadable eval settings in its manifest ({one_line(exc)})") from None
     specs = []
     for cell in manifest.get("cells") or []:
         run_dir = folder / str(cell.get("run", ""))
@@ -262,11 +263,6 @@ def clear_cache(run_dir: str | Path) -> bool:
 # --------------------------------------------------------------------------- evaluation
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:300]
-
-
 def evaluate_row(
     spec: RowSpec,
     settings: EvalSettings,
@@ -323,7 +319,7 @@ def evaluate_row(
     except EvaluationCancelled:
         raise
     except (runs.CheckpointError, ValueError, RuntimeError, OSError, KeyError, TypeError) as exc:
-        return RowResult(settings=settings.to_dict(), error=_one_line(exc), evaluated_at=time.time())
+        return RowResult(settings=settings.to_dict(), error=one_line(exc), evaluated_at=time.time())
     result = RowResult(
         tasks=tasks,
         parameter_count=parameter_count(model),

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from . import runs
 from .config import TrainConfig
 from .device import resolve_device, use_threads
+from .errors import one_line
 from .evaluate import evaluate_batches
 from .launch import launch_detached, resume_detached  # noqa: F401  (re-exported)
 from .models import build_model, parameter_count
@@ -239,7 +240,7 @@ def train(
     except TrainingFailed:
         raise
     except BaseException as exc:  # record why, then let the caller see it
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        message = one_line(exc)
         runs.write_status(run_dir, state="failed", error=f"{type(exc).__name__}: {message}", step=step)
         (run_dir / "error.log").write_text(traceback.format_exc())
         emit({"kind": "failed", "step": step, "error": message, "run_dir": str(run_dir)})
