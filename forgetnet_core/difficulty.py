@@ -29,6 +29,7 @@ from .config import (
     TaskKnobs,
     record_slots,
 )
+from .stats import mean_interval
 
 KNOBS = tuple(f.name for f in fields(TaskKnobs))
 CACHE_FILE = "eval_cache.json"  # matrix.CACHE_FILE (matrix imports this module's neighbours; kept equal by a test)
@@ -78,8 +79,6 @@ Curves = dict[str, dict[str, list[Point]]]  # task -> line -> points sorted by x
 
 def curves(samples: Iterable[Sample]) -> Curves:
     """Group samples by (task, line, x); runs that share a seed are averaged into one value per seed first."""
-    from .matrix import mean_interval
-
     by_key: dict[tuple[str, str, int], dict[Any, list[float]]] = {}
     models: dict[str, str] = {}
     for s in samples:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from datetime import datetime
@@ -16,6 +15,7 @@ from . import runs
 from .config import TASK_NAMES, TaskKnobs
 from .errors import one_line
 from .models import MODEL_NAMES, build_model, parameter_count
+from .stats import wilson_interval
 from .tasks import batch_seed, eval_seq_len, make_batch
 
 DEFAULT_EVAL_SEED = 123  # the original's evaluation seed
@@ -24,17 +24,6 @@ ProgressCallback = Callable[[int, int], None]
 
 class EvaluationCancelled(Exception):
     """The stop event was set mid-evaluation; nothing partial was returned."""
-
-
-def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval for a binomial proportion (well-behaved at 0 and 1, unlike +-1.96 SE)."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = correct / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @torch.no_grad()

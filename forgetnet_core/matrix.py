@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import threading
@@ -31,10 +30,10 @@ from .config import (
     MODEL_NAMES,
     TASK_NAMES,
     EvalSettings,
-    TaskKnobs,
 )
 from .config.names import _is_int
 from .errors import one_line
+from .stats import mean_interval, seed_units
 
 CACHE_FILE = "eval_cache.json"
 CACHE_VERSION = 1
@@ -344,47 +343,6 @@ def evaluate_row(
 
 
 # --------------------------------------------------------------------------- seeds
-
-
-# Two-sided 95% critical values of Student's t for 1..30 degrees of freedom.
-_T975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)
-
-
-def t_critical(df: int) -> float:
-    """t_{0.975, df}: the table to 30, then a Cornish-Fisher expansion (error < 0.001)."""
-    if df < 1:
-        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
-    if df <= len(_T975):
-        return _T975[df - 1]
-    z = 1.959964
-    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df * df)
-
-
-def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
-    """(mean, low, high): the 95% t-interval of the mean across seeds, clipped to [0, 1]; one value: its own."""
-    n = len(values)
-    if n == 0:
-        raise ValueError("no values")
-    mean = sum(values) / n
-    if n == 1:
-        return mean, mean, mean
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = t_critical(n - 1) * sd / math.sqrt(n)
-    return mean, max(0.0, mean - half), min(1.0, mean + half)
-
-
-def seed_units(seeds: Sequence[int | None]) -> list[Any]:
-    """What each run counts as in a seed statistic: its seed, or (an unknown seed) a unit of its own.
-
-    Runs that share a seed are one sample, not several: two sweeps of the same
-    config and seeds (1, 2) give each seed twice, and counting the four runs as
-    four seeds would shrink the t-interval for nothing.
-    """
-    return [("seed", s) if s is not None else ("run", i) for i, s in enumerate(seeds)]
 
 
 def aggregate(results: Sequence[RowResult], seeds: Sequence[int | None] | None = None) -> RowResult:

@@ -13,7 +13,6 @@ from .names import (
     AUTO,
     DEVICE_NAMES,
     EXTRAPOLATION_FACTOR,
-    MIN_SEQ_LEN,
     MODEL_NAMES,
     NUM_KEYS,
     NUM_VALUES,

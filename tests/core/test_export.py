@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from forgetnet_core import cli, export, matrix
+from forgetnet_core import cli, export, matrix, stats
 from forgetnet_core.config import EvalSettings
 from forgetnet_core.matrix import RowSpec, build_rows, evaluate_row
 
@@ -63,7 +63,7 @@ def test_every_format_is_valid_and_holds_the_evaluators_numbers(evaluated, tmp_p
     for rec in records:
         if rec["label"].endswith("seeds"):
             members = [results[s.key].tasks[rec["task"]]["accuracy"] for s in specs[:2]]
-            mean, low, high = matrix.mean_interval(members)
+            mean, low, high = stats.mean_interval(members)
             assert float(rec["accuracy"]) == mean and float(rec["ci_low"]) == low and float(rec["ci_high"]) == high
             assert rec["interval"] == "t" and rec["n_seeds"] == "2"
             continue

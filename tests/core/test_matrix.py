@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from forgetnet_core import matrix, runs
+from forgetnet_core import matrix, runs, stats
 from forgetnet_core.config import EvalSettings, TrainConfig, parse_settings
 from forgetnet_core.evaluate import EvaluationCancelled, evaluate_model, fresh_model
 from forgetnet_core.matrix import RowResult, RowSpec, build_rows, evaluate_row
@@ -102,13 +102,13 @@ def test_evaluate_model_extrapolation_override_examples_and_batch_progress():
 
 
 def test_t_interval_across_seeds():
-    assert matrix.t_critical(1) == 12.706 and matrix.t_critical(2) == 4.303
-    assert abs(matrix.t_critical(60) - 2.000) < 0.002 and abs(matrix.t_critical(1000) - 1.962) < 0.002
-    mean, low, high = matrix.mean_interval([0.4, 0.5, 0.6])
+    assert stats.t_critical(1) == 12.706 and stats.t_critical(2) == 4.303
+    assert abs(stats.t_critical(60) - 2.000) < 0.002 and abs(stats.t_critical(1000) - 1.962) < 0.002
+    mean, low, high = stats.mean_interval([0.4, 0.5, 0.6])
     half = 4.303 * 0.1 / math.sqrt(3)
     assert mean == pytest.approx(0.5) and low == pytest.approx(0.5 - half) and high == pytest.approx(0.5 + half)
-    assert matrix.mean_interval([0.9, 1.0])[2] == 1.0  # clipped to [0, 1]
-    assert matrix.mean_interval([0.5]) == (0.5, 0.5, 0.5)
+    assert stats.mean_interval([0.9, 1.0])[2] == 1.0  # clipped to [0, 1]
+    assert stats.mean_interval([0.5]) == (0.5, 0.5, 0.5)
 
 
 # --------------------------------------------------------------------------- cache, cancel, errors
@@ -195,7 +195,7 @@ def test_runs_differing_only_in_seed_are_one_row(runs_root):
     member_results = [results[specs[f"seed{s}"].key] for s in (1, 2, 3)]
     for task in FAST.tasks:
         accs = [r.tasks[task]["accuracy"] for r in member_results]
-        mean, low, high = matrix.mean_interval(accs)
+        mean, low, high = stats.mean_interval(accs)
         cell = group.result.tasks[task]
         assert cell["accuracy"] == pytest.approx(sum(accs) / 3)
         assert (cell["ci_low"], cell["ci_high"]) == (pytest.approx(low), pytest.approx(high))
@@ -314,10 +314,10 @@ def test_runs_sharing_a_seed_are_one_sample_not_two():
     (group,) = build_rows(specs, results)
     cell = group.result.tasks["changing_facts"]
     per_seed = [0.012, 0.042]  # each seed's runs averaged first
-    mean, low, high = matrix.mean_interval(per_seed)
+    mean, low, high = stats.mean_interval(per_seed)
     assert cell["seed_accuracies"] == pytest.approx(per_seed)
     assert (cell["accuracy"], cell["ci_low"], cell["ci_high"]) == (pytest.approx(mean), pytest.approx(low), pytest.approx(high))
-    wrong = matrix.mean_interval(list(accs.values()))  # what counting four runs as four seeds gave
+    wrong = stats.mean_interval(list(accs.values()))  # what counting four runs as four seeds gave
     assert wrong[2] - wrong[1] < (high - low) / 3  # far too narrow: the bug this guards against
     assert cell["n_seeds"] == 2 and cell["n_runs"] == 4 and cell["runs_per_seed"] == {"1": 2, "2": 2}
     assert group.result.n_seeds == 2 and group.result.n_runs == 4

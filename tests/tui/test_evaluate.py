@@ -13,7 +13,7 @@ import pytest
 from textual.app import App
 from textual.widgets import Input, Label
 
-from forgetnet_core import matrix
+from forgetnet_core import matrix, stats
 from forgetnet_core.config import EvalSettings, TaskKnobs
 from forgetnet_core.matrix import RowSpec, evaluate_row
 from forgetnet_tui.screens.evaluate import EvaluateScreen
@@ -251,7 +251,7 @@ async def test_repeated_seeds_are_folded_said_and_exported_beside_the_runs(runs_
         for spec in screen.specs:
             if spec.key in group.members:
                 by_seed.setdefault(spec.seed, []).append(screen.results[spec.key].tasks["multi_hop"]["accuracy"])
-        mean, low, high = matrix.mean_interval([sum(v) / len(v) for _, v in sorted(by_seed.items())])
+        mean, low, high = stats.mean_interval([sum(v) / len(v) for _, v in sorted(by_seed.items())])
         cell = group.result.tasks["multi_hop"]
         assert (cell["accuracy"], cell["ci_low"], cell["ci_high"]) == (pytest.approx(mean), pytest.approx(low), pytest.approx(high))
         assert cells(screen, group.key)[1] == "✓ 3 seeds"
