@@ -303,19 +303,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_or_fresh(checkpoint: str | None, model_name: str | None, device):
-    """(model, its config, checkpoint path): the checkpoint's model, which `model_name` (when given) must name,
-    else a fresh `model_name` (forgetnet by default)."""
-    from .evaluate import fresh_model, load_model
+def _loaded(checkpoint, model_name, device):
+    from .checkpoints import load_or_fresh
 
-    if checkpoint:
-        model, data = load_model(checkpoint, device)
-        if model_name is not None and model_name != data["config"]["model"]:
-            raise UsageError(f"--model {model_name} does not match the checkpoint's model {data['config']['model']} "
-                             f"(leave --model out to evaluate it as {data['config']['model']}): {checkpoint}")
-        return model, data["config"], str(checkpoint)
-    model_name = model_name or "forgetnet"
-    return fresh_model(model_name).to(device), {"model": model_name}, None
+    try:
+        return load_or_fresh(checkpoint, model_name, device)
+    except ValueError as exc:  # --model does not name the checkpoint's model
+        raise UsageError(str(exc)) from None
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -329,7 +323,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     device = run_device(args.device, args.threads)
-    model, cfg, checkpoint = _load_or_fresh(args.checkpoint, args.model, device)
+    model, cfg, checkpoint = _loaded(args.checkpoint, args.model, device)
     _check_seq_len(args.seq_len, "length_extrapolation" if "length_extrapolation" in tasks else None, model.config.max_seq_len)
     make_folder(args.output_dir)  # a bad --output-dir is said before the evaluation, not after it
     knobs = TaskKnobs(**{name: getattr(args, name) for name in KNOB_FLAGS if getattr(args, name) not in (None, AUTO)})

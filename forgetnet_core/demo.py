@@ -17,32 +17,14 @@ def token_name(tok: int) -> str:
     return {SEP: "SEP", QUERY: "QRY", NOISE: "·", PAD: "PAD"}.get(tok, f"#{tok}")
 
 
-def demo_source(checkpoint: str | None, model_name: str | None):
-    """The stepper's ModelSource for the demo: the checkpoint, else the model's bundled checkpoint, else a fresh one.
-
-    No model and no checkpoint: the stepper's default (the bundled model that solves changing_facts).
-    """
-    from .stepper import (
-        bundled_sources,
-        checkpoint_source,
-        default_source,
-        fresh_source,
-    )
-
-    if checkpoint:
-        return checkpoint_source(checkpoint)
-    if model_name is None:
-        return default_source()
-    return next((s for s in bundled_sources() if s.model == model_name), None) or fresh_source(model_name)
-
-
 def run_demo(args: Any) -> str:
     """Render the demo for parsed CLI args (task, checkpoint, model, suite, seed, seq_len, device)."""
+    from .checkpoints import model_source
     from .device import resolve_device
     from .stepper import build_stepper_trace
 
     device = resolve_device(args.device)
-    source = demo_source(args.checkpoint, args.model)
+    source = model_source(args.checkpoint, args.model)
     model, label = source.load(device)
     if args.seq_len > model.config.max_seq_len:
         raise ValueError(f"--seq-len {args.seq_len} exceeds the model's max_seq_len {model.config.max_seq_len}")

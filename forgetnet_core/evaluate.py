@@ -13,8 +13,7 @@ import torch.nn.functional as F
 
 from . import runs
 from .config import TASK_NAMES, TaskKnobs
-from .errors import one_line
-from .models import MODEL_NAMES, build_model, parameter_count
+from .models import parameter_count
 from .stats import wilson_interval
 from .tasks import batch_seed, eval_seq_len, make_batch
 
@@ -117,23 +116,6 @@ def resolve_tasks(spec: str | Iterable[str]) -> list[str]:
     return names
 
 
-def load_model(checkpoint: str | Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
-    """Rebuild the model a checkpoint was trained as and load its weights; CheckpointError if incompatible."""
-    data = runs.load_checkpoint(checkpoint, map_location="cpu")
-    cfg = data["config"]
-    name = cfg.get("model")
-    if name not in MODEL_NAMES:
-        raise runs.CheckpointError(f"checkpoint names an unknown model '{name}': {checkpoint}")
-    overrides = {k: cfg[k] for k in ("d_model", "memory_slots", "window", "max_seq_len", "conv") if cfg.get(k) is not None}
-    try:
-        model = build_model(name, **overrides)
-        model.load_state_dict(data["model_state"])
-    except (RuntimeError, ValueError, TypeError) as exc:
-        first = one_line(exc, 200)
-        raise runs.CheckpointError(f"checkpoint does not fit model '{name}': {first}") from None
-    return model.to(device).eval(), data
-
-
 def evaluate_model(
     model: torch.nn.Module,
     tasks: Iterable[str] = TASK_NAMES,
@@ -234,7 +216,3 @@ def write_eval_run(
     return out
 
 
-def fresh_model(name: str, seed: int = 0, **overrides: Any) -> torch.nn.Module:
-    """An untrained model of a registry name, seeded so a "fresh" row is reproducible."""
-    torch.manual_seed(seed)
-    return build_model(name, **overrides).eval()

@@ -279,7 +279,9 @@ def evaluate_row(
     propagates and leaves the cache as it was. Fresh rows are never cached on
     disk (`model_overrides` sizes them; default: the spec's ModelConfig).
     """
-    from .evaluate import EvaluationCancelled, evaluate_model, fresh_model, load_model
+    from forgetnet_core.checkpoints import fresh_model, load_model
+
+    from .evaluate import EvaluationCancelled, evaluate_model
     from .models import parameter_count
 
     if use_cache and spec.run_dir is not None:

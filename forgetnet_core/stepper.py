@@ -39,16 +39,15 @@ answer), t=30 (QUERY k18) and t=31 (answer read here); ``next_event(7) == 12``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
 
 from .beliefs import BeliefChange, Beliefs, compute_beliefs
-from .checkpoints import bundled_at, bundled_checkpoints
+from .checkpoints import ModelSource
 from .demo import token_name
 from .tasks import ExampleMeta, eval_seq_len, make_batch, token_role
 from .trace import DeltaTrace
@@ -440,89 +439,6 @@ def _fill_matrix(st: StepperTrace, tr: DeltaTrace) -> None:
     st.changed = np.abs(st.memory_after - st.memory_before) >= CHANGE_THRESHOLD
     if tr.surprise is not None:
         st.surprise = f64(tr.surprise)
-
-
-# --------------------------------------------------------------------------- models to step
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    """Where a stepper model comes from: a run's checkpoint, the bundled checkpoint, or a fresh (untrained) model."""
-
-    kind: str  # checkpoint | bundled | fresh
-    model: str  # registry name ("?" when a run's config is unreadable)
-    path: Optional[str] = None  # the checkpoint file (checkpoint, bundled)
-    label: str = ""  # one line for lists and titles
-
-    def load(self, device: Any = "cpu") -> tuple[torch.nn.Module, str]:
-        """(model in eval mode, label); CheckpointError for a bad checkpoint."""
-        from .evaluate import fresh_model, load_model
-
-        if self.kind == "fresh":
-            return fresh_model(self.model).to(device), self.label
-        model, _ = load_model(self.path, device)
-        return model, self.label
-
-
-def bundled_sources() -> list[ModelSource]:
-    """The checkpoints that ship in the package (the stepper's default first)."""
-    return [ModelSource("bundled", b.model, str(b.path), b.label) for b in bundled_checkpoints()]
-
-
-def bundled_source() -> Optional[ModelSource]:
-    """The stepper's default bundled checkpoint, when present."""
-    found = bundled_sources()
-    return found[0] if found else None
-
-
-def fresh_source(name: str) -> ModelSource:
-    return ModelSource("fresh", name, None, f"{name} · fresh, untrained")
-
-
-def checkpoint_source(path: str | Path) -> ModelSource:
-    """A checkpoint file (or run directory); model and task from the run's config.json, else from the checkpoint itself."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "checkpoint.pt"
-    bundled = bundled_at(path)
-    if bundled is not None:
-        return ModelSource("bundled", bundled.model, str(path), bundled.label)
-    model, task = "?", "?"
-    try:
-        cfg = json.loads((path.parent / "config.json").read_text())
-        model, task = str(cfg.get("model", "?")), str(cfg.get("task", "?"))
-    except (OSError, ValueError, AttributeError):
-        try:  # a checkpoint outside a run directory: its own config names the model and task
-            from .runs import load_checkpoint
-
-            cfg = load_checkpoint(path).get("config") or {}
-            model, task = str(cfg.get("model", "?")), str(cfg.get("task", "?"))
-        except Exception:  # noqa: BLE001 - a broken file: the stepper says so when it loads it
-            pass
-    run = path.parent.name if path.name == "checkpoint.pt" else path.name
-    return ModelSource("checkpoint", model, str(path), f"{model} · {task} · {run}")
-
-
-def list_model_sources(runs_dir: str | Path) -> list[ModelSource]:
-    """Every model the stepper can show: checkpoints under runs_dir (newest first), the bundled one, the fresh models."""
-    from .models import MODEL_NAMES
-
-    sources: list[ModelSource] = []
-    root = Path(runs_dir)
-    if root.is_dir():  # runs, and the runs inside sweep folders
-        found = [*root.glob("*/checkpoint.pt"), *root.glob("*/*/checkpoint.pt")]
-        found.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-        sources += [checkpoint_source(p) for p in found]
-    sources += bundled_sources()
-    sources += [fresh_source(name) for name in MODEL_NAMES]
-    return sources
-
-
-def default_source(checkpoint: str | None = None) -> ModelSource:
-    """The given checkpoint, else the default bundled one, else a fresh gated_delta_net."""
-    if checkpoint:
-        return checkpoint_source(checkpoint)
-    return bundled_source() or fresh_source("gated_delta_net")
 
 
 # --------------------------------------------------------------------------- figure

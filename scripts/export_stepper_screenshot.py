@@ -32,7 +32,7 @@ SCAN_SEEDS = 40  # seeds tried when --seed is not given
 
 def source_for(spec: str | None):
     """A ModelSource from 'bundled:<model>', 'fresh:<model>' or a bare model name (fresh); None: the default."""
-    from forgetnet_core.stepper import bundled_sources, default_source, fresh_source
+    from forgetnet_core.checkpoints import bundled_sources, default_source, fresh_source
 
     if not spec:
         return default_source()

@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from forgetnet_core import runs
-    from forgetnet_core.evaluate import evaluate_model, load_model
+    from forgetnet_core.checkpoints import load_model
+    from forgetnet_core.evaluate import evaluate_model
     from forgetnet_core.train import train
 
     torch.set_num_threads(1)

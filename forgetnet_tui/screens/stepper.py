@@ -89,7 +89,7 @@ class ModelPicker(ModalScreen[Optional[Any]]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _list(self) -> None:
-        from forgetnet_core.stepper import list_model_sources
+        from forgetnet_core.checkpoints import list_model_sources
 
         sources = list_model_sources(self.runs_dir)
         if not get_current_worker().is_cancelled:
@@ -256,7 +256,7 @@ class StepperScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="stepper-trace")
     def _compute(self, generation: int, source: Any, compare: Any, task: str, seed: int, suite: str) -> None:
         try:
-            from forgetnet_core.stepper import default_source
+            from forgetnet_core.checkpoints import default_source
 
             if source is None:
                 source = default_source(self.checkpoint)

@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 from forgetnet_core.beliefs import compute_beliefs
+from forgetnet_core.checkpoints import fresh_model
 from forgetnet_core.config import ModelConfig
 from forgetnet_core.demo import token_name
-from forgetnet_core.evaluate import fresh_model
 from forgetnet_core.models.registry import ModelOutput
 from forgetnet_core.stepper import (
     build_stepper_trace,

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from forgetnet_core import matrix, runs, stats
+from forgetnet_core.checkpoints import fresh_model
 from forgetnet_core.config import EvalSettings, TrainConfig, parse_settings
-from forgetnet_core.evaluate import EvaluationCancelled, evaluate_model, fresh_model
+from forgetnet_core.evaluate import EvaluationCancelled, evaluate_model
 from forgetnet_core.matrix import RowResult, RowSpec, build_rows, evaluate_row
 
 TINY = dict(steps=2, seq_len=16, batch_size=4, d_model=16, memory_slots=4, eval_batches=1, eval_every=0, device="cpu")

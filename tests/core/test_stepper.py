@@ -9,20 +9,25 @@ import pytest
 import torch
 
 from forgetnet_core import runs
-from forgetnet_core.checkpoints import bundled_checkpoints, bundled_path
+from forgetnet_core.checkpoints import (
+    bundled_checkpoints,
+    bundled_path,
+    bundled_source,
+    checkpoint_source,
+    default_source,
+    fresh_model,
+    list_model_sources,
+    load_model,
+)
 from forgetnet_core.config import MODEL_NAMES
 from forgetnet_core.demo import token_name
-from forgetnet_core.evaluate import evaluate_model, fresh_model, load_model
+from forgetnet_core.evaluate import evaluate_model
 from forgetnet_core.stepper import (
     CHANGE_THRESHOLD,
     TOP_K,
     build_stepper_trace,
-    bundled_source,
     causal_surprise,
-    checkpoint_source,
-    default_source,
     example_batch,
-    list_model_sources,
     save_slot_time_png,
 )
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from forgetnet_core.evaluate import fresh_model
+from forgetnet_core.checkpoints import ModelSource, fresh_model, fresh_source
 from forgetnet_core.stepper import (
     MARK_MEANINGS,
-    ModelSource,
     build_stepper_trace,
     export_names,
-    fresh_source,
     slot_time_figure,
     source_slug,
 )

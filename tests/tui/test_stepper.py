@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from textual.widgets import OptionList
 
-from forgetnet_core.checkpoints import bundled_path
+from forgetnet_core.checkpoints import bundled_path, fresh_source
 from forgetnet_core.config import MODEL_NAMES
-from forgetnet_core.stepper import fresh_source, source_slug
+from forgetnet_core.stepper import source_slug
 from forgetnet_tui.screens.stepper import ModelPicker, StepperScreen, time_keypress
 from forgetnet_tui.widgets.memory_views import MemoryHeatmap, SlotBars, Timeline
 from forgetnet_tui.widgets.stepper_panel import ModelPanel, Readout
@@ -292,7 +292,7 @@ async def test_m_picks_a_checkpoint_from_the_runs_dir(make_app, runs_dir):
     import json
 
     from forgetnet_core import runs
-    from forgetnet_core.evaluate import fresh_model
+    from forgetnet_core.checkpoints import fresh_model
 
     run = runs_dir / "fifo_memory-changing_facts-20260101-000000"
     run.mkdir()

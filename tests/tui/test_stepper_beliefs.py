@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from forgetnet_core.checkpoints import bundled_path
-from forgetnet_core.stepper import (
-    build_stepper_trace,
+from forgetnet_core.checkpoints import (
+    bundled_path,
     bundled_sources,
     checkpoint_source,
     fresh_source,
 )
+from forgetnet_core.stepper import build_stepper_trace
 from forgetnet_tui.screens.stepper import StepperScreen
 from forgetnet_tui.widgets.memory_views import MemoryHeatmap, Timeline
 from forgetnet_tui.widgets.stepper_beliefs import (
