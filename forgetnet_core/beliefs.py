@@ -38,7 +38,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from .tasks import NOISE, QUERY, SEP, records_in
+from forgetnet_core.vocab import NOISE, QUERY, SEP, records_in
 
 PROBE_BATCH = 256  # probe sequences per forward pass
 EVENT_KINDS = ("learned", "overwrite", "stale", "lost")

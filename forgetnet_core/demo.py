@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .tasks import KEY_START, NOISE, PAD, QUERY, SEP, VALUE_START, token_role
-
-
-def token_name(tok: int) -> str:
-    """A short readable name: k07 for key 17, v24 for value 88, SEP, QRY, ·, PAD."""
-    role = token_role(tok)
-    if role == "key":
-        return f"k{tok - KEY_START:02d}"
-    if role == "value":
-        return f"v{tok - VALUE_START:02d}"
-    return {SEP: "SEP", QUERY: "QRY", NOISE: "·", PAD: "PAD"}.get(tok, f"#{tok}")
+from .vocab import token_name
 
 
 def run_demo(args: Any) -> str:

@@ -46,10 +46,11 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from forgetnet_core.vocab import token_name, token_role
+
 from .beliefs import BeliefChange, Beliefs, compute_beliefs
 from .checkpoints import ModelSource
-from .demo import token_name
-from .tasks import ExampleMeta, eval_seq_len, make_batch, token_role
+from .tasks import ExampleMeta, eval_seq_len, make_batch
 from .trace import DeltaTrace
 
 TOP_K = 5  # how many next-token and answer candidates the stepper lists

@@ -10,7 +10,6 @@ from torch import nn
 from forgetnet_core.beliefs import compute_beliefs
 from forgetnet_core.checkpoints import fresh_model
 from forgetnet_core.config import ModelConfig
-from forgetnet_core.demo import token_name
 from forgetnet_core.models.registry import ModelOutput
 from forgetnet_core.stepper import (
     build_stepper_trace,
@@ -18,7 +17,7 @@ from forgetnet_core.stepper import (
     save_belief_png,
     save_slot_time_png,
 )
-from forgetnet_core.tasks import QUERY, records_in
+from forgetnet_core.vocab import QUERY, records_in, token_name
 
 
 class Recaller(nn.Module):

@@ -20,7 +20,6 @@ from forgetnet_core.checkpoints import (
     load_model,
 )
 from forgetnet_core.config import MODEL_NAMES
-from forgetnet_core.demo import token_name
 from forgetnet_core.evaluate import evaluate_model
 from forgetnet_core.stepper import (
     CHANGE_THRESHOLD,
@@ -30,6 +29,7 @@ from forgetnet_core.stepper import (
     example_batch,
     save_slot_time_png,
 )
+from forgetnet_core.vocab import token_name
 
 FORGETNET_BUNDLE = bundled_path("forgetnet")
 # Held-out accuracy of the bundled forgetnet checkpoint on changing_facts v2, as measured by

@@ -13,16 +13,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from forgetnet_core import tasks
+from forgetnet_core import generators, tasks, vocab
 from forgetnet_core.config import TaskKnobs
 from forgetnet_core.tasks import (
     DEFAULT_SUITE,
     IGNORE,
     MIN_RECENCY,
     MIN_SEQ_LEN,
-    NOISE,
-    QUERY,
-    SEP,
     SUITES,
     TASKS,
     Batch,
@@ -31,9 +28,9 @@ from forgetnet_core.tasks import (
     eval_seq_len,
     make_batch,
     recall_targets,
-    token_role,
     train_position_offset,
 )
+from forgetnet_core.vocab import NOISE, QUERY, SEP, token_role
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "v1_batches.json"
 KEYS = range(10, 34)
@@ -424,18 +421,24 @@ def test_batch_to_device() -> None:
 
 
 def test_docstring_examples() -> None:
-    result = doctest.testmod(tasks, optionflags=doctest.ELLIPSIS)
-    assert result.attempted >= 10 and result.failed == 0
+    attempted = 0
+    for module in (tasks, generators, vocab):  # the generators' examples draw their batch with tasks.make_batch
+        extra = {"make_batch": tasks.make_batch, "TaskKnobs": TaskKnobs}
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, extraglobs=extra)
+        assert result.failed == 0, module.__name__
+        attempted += result.attempted
+    assert attempted >= 12
 
 
 def test_every_generator_documents_a_worked_example() -> None:
-    for name in dir(tasks):
-        if name.startswith(("_v1_", "_v2_")) and callable(getattr(tasks, name)):
-            doc = getattr(tasks, name).__doc__ or ""
+    for name in dir(generators):
+        if name.startswith(("_v1_", "_v2_")) and callable(getattr(generators, name)):
+            doc = getattr(generators, name).__doc__ or ""
             if name in ("_v1_key", "_v1_value", "_v1_shift"):
                 continue
             assert "QUERY" in doc and "label" in doc and ">>>" in doc, name
-    assert tasks.__doc__ and "\n" not in tasks.__doc__.strip()
+    for module in (tasks, generators, vocab):
+        assert module.__doc__ and "\n" not in module.__doc__.strip().splitlines()[0]
 
 
 def test_random_module_state_untouched() -> None:
