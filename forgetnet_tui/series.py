@@ -1,7 +1,8 @@
 """Chart data for the Train screen: bounded metric series grown chunk by chunk from metrics.jsonl (min/max buckets, smoothing), the run's pace, formatting.
 
 A long run logs a line per step: 300,000 lines, 66 MB. Nothing here keeps
-them. `MetricsReader` reads the file a megabyte at a time, `RunSeries.add`
+them. The Train screen reads the file a megabyte at a time (runs.MetricsTail
+with max_bytes=CHUNK_BYTES), `RunSeries.add`
 turns each chunk of records into columns (numpy, imported lazily: the app
 starts without it) and folds them into one `BucketSeries` per metric, which
 holds at most MAX_BUCKETS buckets of min, max and sum whatever the length of
@@ -11,16 +12,12 @@ thousand numbers, cheap to draw and to hand between threads.
 
 from __future__ import annotations
 
-import json
 import math
 from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Iterable, Sequence
-
-from forgetnet_core.runs import parse_lines
 
 # Columns kept from each record kind. Training lines come every log_every steps,
 # held-out lines every eval_every steps (see docs/DESIGN.md, metrics.jsonl).
@@ -454,83 +451,6 @@ def _column(records: list[dict[str, Any]], key: str) -> Any:
 
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-# --------------------------------------------------------------------------- reading
-
-
-class MetricsReader:
-    """Reads a growing metrics.jsonl a chunk (at most `chunk_bytes`) at a time, so a long run's file is drawn while it loads.
-
-    The contract of forgetnet_core.runs.MetricsTail, in chunks: `read_chunk()`
-    returns the complete lines appended since the last call (up to a chunk);
-    a line without its newline waits for the next call; a line that is not a
-    JSON object is counted in `bad_lines` and skipped; a file that shrinks or
-    is replaced by another (a resume rewrites it through a rename) is read
-    again from the start, and that call sets `reset`: drop what came before.
-    `more` says whether bytes remain after this chunk.
-    """
-
-    @property
-    def fraction_read(self) -> float:
-        return self.offset / self.size if self.size else 1.0
-
-    def __init__(self, path: str | Path, chunk_bytes: int = CHUNK_BYTES):
-        self.path = Path(path)
-        self.chunk_bytes = chunk_bytes
-        self.offset = 0
-        self.bad_lines = 0
-        self.reset = False
-        self.more = False
-        self.size = 0  # the file's size at the last call
-        self._partial = b""
-        self._identity: tuple[int, int] | None = None  # (device, inode) of the file being read
-
-    def read_chunk(self) -> tuple[list[dict[str, Any]], int]:
-        """(records, bad lines) of the next chunk."""
-        self.reset = self.more = False
-        try:
-            st = self.path.stat()
-        except OSError:
-            return [], 0
-        identity = (st.st_dev, st.st_ino)
-        self.size = st.st_size
-        if st.st_size < self.offset or (self._identity is not None and identity != self._identity):
-            self.offset, self._partial, self.reset = 0, b"", True
-        self._identity = identity
-        if st.st_size == self.offset:
-            return [], 0
-        try:
-            with open(self.path, "rb") as fh:
-                fh.seek(self.offset)
-                chunk = fh.read(min(self.chunk_bytes, st.st_size - self.offset))
-        except OSError:
-            return [], 0
-        self.offset += len(chunk)
-        self.more = self.offset < st.st_size
-        data = self._partial + chunk
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            self._partial = data
-            return [], 0
-        self._partial = data[cut + 1 :]
-        records, bad = parse_chunk(data[:cut].split(b"\n"))
-        self.bad_lines += bad
-        return records, bad
-
-
-def parse_chunk(lines: list[bytes]) -> tuple[list[dict[str, Any]], int]:
-    """(records, bad lines) of complete lines: one json.loads of them all as a JSON array; line by line only when some line is bad."""
-    lines = [line for line in lines if line and not line.isspace()]
-    if not lines:
-        return [], 0
-    try:
-        objects = json.loads(b"[" + b",".join(lines) + b"]")
-    except ValueError:
-        objects = None
-    if objects is not None and len(objects) == len(lines) and all(type(o) is dict for o in objects):
-        return objects, 0
-    return parse_lines(lines)
 
 
 # --------------------------------------------------------------------------- formatting

@@ -16,7 +16,7 @@ from textual.widgets import Button, Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 from textual.worker import get_current_worker
 
-from forgetnet_core.runs import RunInfo, list_runs
+from forgetnet_core.listing import RunInfo, list_runs
 
 DIALOG_CSS = """
 {name} {{ align: center middle; background: $background 60%; }}
@@ -137,7 +137,7 @@ class OverlayPicker(ModalScreen[list[Path]]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _load(self) -> None:
-        runs = list_runs(self.runs_dir)
+        runs = list_runs(self.runs_dir, metrics=False)  # names and states: a long run's metrics are not read
         if not get_current_worker().is_cancelled:
             self.post_message(self.RunsLoaded(runs))
 

@@ -25,7 +25,6 @@ from forgetnet_core.matrix import (
     RowSpec,
     build_rows,
     cached_result,
-    checkpoint_rows,
     export_folder_name,
     export_rows,
     folded_note,
@@ -33,6 +32,7 @@ from forgetnet_core.matrix import (
     sweep_specs,
     where_files_are,
 )
+from forgetnet_core.listing import RunLister
 from forgetnet_core.runs import unique_dir
 
 from ..widgets.eval_dialogs import (
@@ -239,7 +239,7 @@ class EvaluateScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="eval-load")
     def _load_rows(self, settings: EvalSettings) -> None:
-        specs = checkpoint_rows(self.runs_dir)
+        specs = [RowSpec.for_run(info.path, info.config) for info in RunLister(self.runs_dir, metrics=False).scan().with_checkpoint()]
         results = {}
         for spec in specs:
             hit = cached_result(spec.run_dir, settings)  # type: ignore[arg-type]

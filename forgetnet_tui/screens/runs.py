@@ -17,8 +17,8 @@ from textual.widgets import DataTable, Label
 from textual.worker import get_current_worker
 
 from forgetnet_core.config import TrainConfig
+from forgetnet_core.listing import Listing, RunLister
 
-from ..run_listing import Listing, RunLister
 from ..widgets.config_form import ConfigForm
 from ..widgets.header import LabHeader
 from ..widgets.keybar import KeyBar

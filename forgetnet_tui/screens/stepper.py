@@ -89,9 +89,12 @@ class ModelPicker(ModalScreen[Optional[Any]]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _list(self) -> None:
-        from forgetnet_core.checkpoints import list_model_sources
+        from forgetnet_core.checkpoints import bundled_sources, checkpoint_source, fresh_source
+        from forgetnet_core.config import MODEL_NAMES
+        from forgetnet_core.listing import RunLister
 
-        sources = list_model_sources(self.runs_dir)
+        runs = RunLister(self.runs_dir, metrics=False).scan().with_checkpoint()  # runs and sweep cells, newest first
+        sources = [checkpoint_source(info.path) for info in runs] + bundled_sources() + [fresh_source(n) for n in MODEL_NAMES]
         if not get_current_worker().is_cancelled:
             self.post_message(self.SourcesListed(sources))
 

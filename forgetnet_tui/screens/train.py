@@ -20,18 +20,19 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, get_current_worker
 
+from forgetnet_core.listing import newest_run
 from forgetnet_core.runs import (
     CONFIG_FILE,
     METRICS_JSONL,
+    MetricsTail,
     effective_state,
     read_json,
     read_status,
 )
 
-from ..run_listing import newest_run
 from ..series import (
+    CHUNK_BYTES,
     EMPTY_SNAPSHOT,
-    MetricsReader,
     RunSeries,
     SeriesSnapshot,
     SeriesView,
@@ -63,14 +64,14 @@ LOAD_POST_INTERVAL = 0.2  # while a long file loads, show what is read so far th
 
 
 class FeedSource:
-    """The reading side of one watched run: its chunked reader and the series it grows.
+    """The reading side of one watched run: its tail of metrics.jsonl (a chunk a read) and the series it grows.
 
     Only the poll worker touches it, and `lock` keeps that to one thread even
     when a cancelled worker is still finishing its chunk as the next starts.
     """
 
     def __init__(self, path: Path) -> None:
-        self.reader = MetricsReader(path / METRICS_JSONL)
+        self.reader = MetricsTail(path / METRICS_JSONL, max_bytes=CHUNK_BYTES)
         self.series = RunSeries()
         self.lock = threading.Lock()
         self.posted = -1  # series.version last sent to the UI
@@ -277,7 +278,7 @@ class TrainScreen(Screen):
             with source.lock:
                 posted_at = time.monotonic()
                 while not worker.is_cancelled:
-                    records, chunk_bad = source.reader.read_chunk()
+                    records, chunk_bad = source.reader.read_new()
                     if source.reader.reset:
                         source.series.clear()
                     source.series.add(records)

@@ -17,7 +17,7 @@ from textual.widgets.selection_list import Selection
 from textual.worker import get_current_worker
 
 from forgetnet_core.config import MODEL_NAMES
-from forgetnet_core.runs import CHECKPOINT_FILE, RunInfo, list_runs
+from forgetnet_core.listing import RunInfo, RunLister
 
 _CSS = """
 {name} {{ align: center middle; background: $background 60%; }}
@@ -66,7 +66,7 @@ class CheckpointPicker(ModalScreen["list[Path] | None"]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="eval-picker")
     def _list(self) -> None:
-        found = [info for info in list_runs(self.runs_dir) if (info.path / CHECKPOINT_FILE).exists()]
+        found = RunLister(self.runs_dir, metrics=False).scan().with_checkpoint()
         if not get_current_worker().is_cancelled:
             self.post_message(self.RunsListed(found))
 
@@ -125,25 +125,19 @@ class SweepPicker(ModalScreen["Path | None"]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="eval-sweep-picker")
     def _list(self) -> None:
-        from forgetnet_core.sweep import read_manifest, sweep_folders, sweep_progress
-
         found: list[tuple[Path, str]] = []
-        folders = sweep_folders(self.runs_dir)
-        width = max((len(f.name) for f in folders), default=0)
-        for folder in folders:
-            if get_current_worker().is_cancelled:
-                return
-            try:
-                manifest, counts = read_manifest(folder), sweep_progress(folder)
-            except (ValueError, KeyError, TypeError) as exc:
-                found.append((folder, f"{folder.name:<{width}}  unreadable manifest: {exc}"))
+        sweeps = RunLister(self.runs_dir, metrics=False).scan().sweeps_newest_first()
+        width = max((len(s.name) for s in sweeps), default=0)
+        for sweep in sweeps:
+            if sweep.error is not None:
+                found.append((sweep.path, f"{sweep.name:<{width}}  {sweep.error}"))
                 continue
-            done = counts.get("finished", 0) + counts.get("evaluated", 0)
-            grid = "×".join(str(len(manifest.get(k) or [])) for k in ("models", "tasks", "seeds"))
-            parts = [f"{done}/{counts['total']} done", f"{counts.get('evaluated', 0)} evaluated"]
-            parts += [f"{counts[s]} {s}" for s in ("running", "failed") if counts.get(s)]
-            found.append((folder, f"{folder.name:<{width}}  {' · '.join(parts)}  ({grid})"))
-        self.post_message(self.SweepsListed(found))
+            grid = "×".join(str(len(v)) for v in (sweep.models, sweep.tasks, sweep.seeds))
+            parts = [f"{sweep.done}/{sweep.total} done", f"{sweep.counts.get('evaluated', 0)} evaluated"]
+            parts += [f"{sweep.counts[s]} {s}" for s in ("running", "failed") if sweep.counts.get(s)]
+            found.append((sweep.path, f"{sweep.name:<{width}}  {' · '.join(parts)}  ({grid})"))
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.SweepsListed(found))
 
     def on_sweep_picker_sweeps_listed(self, message: SweepsListed) -> None:
         options = self.query_one(OptionList)

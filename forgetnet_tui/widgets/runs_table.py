@@ -8,9 +8,8 @@ from typing import Any
 from rich.text import Text
 from textual.binding import Binding
 
-from forgetnet_core.runs import RunInfo
+from forgetnet_core.listing import Listing, RunInfo, SweepInfo
 
-from ..run_listing import Listing, SweepInfo
 from ..series import format_age, format_number
 from .keyed_table import KeyedTable
 

@@ -1,9 +1,6 @@
-"""Config validation and the run-directory helpers: status, metrics tailing, atomic checkpoints, listing."""
+"""Config validation and the run-directory helpers: status, metrics tailing (whole or in chunks), atomic checkpoints."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -87,6 +84,43 @@ def test_metrics_tail_notices_a_replaced_file_that_grew(tmp_path):
     assert tail.reset and [r["step"] for r in records] == [1, 2, 3]
 
 
+def test_metrics_tail_with_max_bytes_reads_in_chunks_what_one_read_gives(tmp_path):
+    path = tmp_path / runs.METRICS_JSONL
+    lines = [json.dumps({"kind": "train", "step": s, "loss": 1.0 / s}) for s in range(1, 301)]
+    lines.insert(50, '{"kind": "train", "step": 3.5, "loss": ')  # torn
+    lines.insert(90, "not json")
+    lines.insert(120, "[1, 2]")  # JSON, but not an object
+    path.write_text("\n".join(lines) + "\n" + '{"kind": "train", "st')  # a partial last line
+    tail = runs.MetricsTail(path, max_bytes=1000)
+    records, bad, calls, fractions = [], 0, 0, []
+    while True:
+        chunk, chunk_bad = tail.read_new()
+        records += chunk
+        bad += chunk_bad
+        calls += 1
+        fractions.append(tail.fraction_read)
+        if not tail.more:
+            break
+    expected, expected_bad = runs.MetricsTail(path).read_new()
+    assert calls > 10 and records == expected and bad == expected_bad == 3
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    with open(path, "a") as fh:
+        fh.write('ep": 301, "loss": 0.5}\n')  # the writer finishes the line
+    assert tail.read_new()[0] == [{"kind": "train", "step": 301, "loss": 0.5}]
+    replacement = tmp_path / "new.jsonl"  # a resume rewrites the file
+    replacement.write_text(json.dumps({"kind": "train", "step": 1, "loss": 2.0}) + "\n")
+    replacement.replace(path)
+    assert tail.read_new() == ([{"kind": "train", "step": 1, "loss": 2.0}], 0) and tail.reset
+    with pytest.raises(ValueError):
+        runs.MetricsTail(path, max_bytes=0)
+
+
+def test_parse_lines_reads_a_chunk_at_once_and_falls_back_line_by_line():
+    assert runs.parse_lines([b'{"a": 1}', b"  ", b'{"b": 2}']) == ([{"a": 1}, {"b": 2}], 0)
+    assert runs.parse_lines([b'{"a": 1}, {"b": 2}', b'{"c": 3}']) == ([{"c": 3}], 1)  # two objects on a line: one bad line
+    assert runs.parse_lines([b"\xff\xfe", b'{"c": 3}', "  {\"d\": 4} "]) == ([{"c": 3}, {"d": 4}], 1)
+
+
 def test_checkpoint_is_atomic_and_weights_only(tmp_path):
     path = tmp_path / "checkpoint.pt"
     runs.save_checkpoint(path, {"config": {"model": "forgetnet"}, "model_state": {"w": torch.ones(2)}, "step": 3})
@@ -108,33 +142,6 @@ def test_bad_checkpoints_give_one_line_errors(tmp_path):
     torch.save({"weights": torch.zeros(1)}, other)
     with pytest.raises(runs.CheckpointError, match="not a forgetnet checkpoint"):
         runs.load_checkpoint(other)
-
-
-def test_list_runs_marks_dead_running_runs_stale(tmp_path):
-    done = runs.new_run_dir(tmp_path, "forgetnet", "changing_facts")
-    runs.write_json_atomic(done / runs.CONFIG_FILE, TrainConfig(steps=10).to_dict())
-    runs.write_status(done, state="finished", pid=os.getpid(), step=10, total_steps=10, started=1.0)
-    (done / runs.METRICS_JSONL).write_text(
-        '{"kind": "train", "step": 10, "loss": 1.5}\n{"kind": "eval", "step": 5, "eval_accuracy": 0.4}\n'
-        '{"kind": "eval", "step": 10, "eval_accuracy": 0.3}\n'
-    )
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    dead = runs.new_run_dir(tmp_path, "fifo_memory", "multi_hop")
-    runs.write_json_atomic(dead / runs.CONFIG_FILE, TrainConfig(model="fifo_memory", task="multi_hop").to_dict())
-    runs.write_status(dead, state="running", pid=proc.pid, step=3, total_steps=500, started=2.0)
-    live = runs.new_run_dir(tmp_path, "no_forget", "multi_hop")
-    runs.write_json_atomic(live / runs.CONFIG_FILE, TrainConfig(model="no_forget").to_dict())
-    runs.write_status(live, state="running", pid=os.getpid(), step=1, total_steps=500, started=3.0)
-    queued = runs.new_run_dir(tmp_path, "random_write", "multi_hop")
-    runs.write_json_atomic(queued / runs.CONFIG_FILE, TrainConfig(model="random_write").to_dict())
-    infos = {i.model: i for i in runs.list_runs(tmp_path)}
-    assert infos["random_write"].state == "pending"
-    assert infos["forgetnet"].state == "finished"
-    assert infos["forgetnet"].last_loss == 1.5 and infos["forgetnet"].best_eval_accuracy == 0.4
-    assert infos["fifo_memory"].state == "stale"
-    assert infos["no_forget"].state == "running"
-    assert [i.model for i in runs.list_runs(tmp_path)][:3] == ["no_forget", "fifo_memory", "forgetnet"]
 
 
 def test_new_run_dir_never_reuses_a_name(tmp_path):

@@ -8,19 +8,17 @@ import random
 
 import pytest
 
+from forgetnet_core.listing import RunLister
 from forgetnet_core.runs import MetricsTail
-from forgetnet_tui.run_listing import RunLister, RunTail
 from forgetnet_tui.screens.train import ChartOptions, RunView, build_specs
 from forgetnet_tui.series import (
     SMOOTHING_SPANS,
     BucketSeries,
-    MetricsReader,
     RunSeries,
     ema_debiased,
     format_accuracy,
     format_age,
     format_duration,
-    parse_chunk,
     smoothing_span,
 )
 from forgetnet_tui.widgets.charts import (
@@ -164,38 +162,6 @@ def test_progress_device_comes_from_config_until_status_has_one():
     assert Progress.from_run(None, None, None, "pending").device == "?"
     # No line with `elapsed` yet: wall time from status.json.
     assert Progress.from_run({"started": 100.0, "updated": 107.0}, config, None, "running").elapsed == pytest.approx(7.0)
-
-
-def test_reader_reads_in_chunks_what_metrics_tail_reads_at_once(tmp_path):
-    path = tmp_path / "metrics.jsonl"
-    lines = [json.dumps(r) for r in train_records(300)]
-    lines.insert(50, '{"kind": "train", "step": 3.5, "loss": ')  # torn
-    lines.insert(90, "not json")
-    lines.insert(120, "[1, 2]")  # JSON, but not an object
-    path.write_text("\n".join(lines) + "\n" + '{"kind": "train", "st')  # a partial last line
-    reader = MetricsReader(path, chunk_bytes=1000)
-    records, bad, calls = [], 0, 0
-    while True:
-        chunk, chunk_bad = reader.read_chunk()
-        records += chunk
-        bad += chunk_bad
-        calls += 1
-        if not reader.more:
-            break
-    expected, expected_bad = MetricsTail(path).read_new()
-    assert calls > 20 and records == expected and bad == expected_bad == 3
-    with open(path, "a") as fh:
-        fh.write('ep": 301, "loss": 0.5}\n')  # the writer finishes the line
-    assert reader.read_chunk()[0] == [{"kind": "train", "step": 301, "loss": 0.5}]
-    replacement = tmp_path / "new.jsonl"  # a resume rewrites the file
-    replacement.write_text(json.dumps({"kind": "train", "step": 1, "loss": 2.0}) + "\n")
-    replacement.replace(path)
-    assert reader.read_chunk() == ([{"kind": "train", "step": 1, "loss": 2.0}], 0) and reader.reset
-
-
-def test_parse_chunk_falls_back_line_by_line():
-    assert parse_chunk([b'{"a": 1}', b"  ", b'{"b": 2}']) == ([{"a": 1}, {"b": 2}], 0)
-    assert parse_chunk([b'{"a": 1}, {"b": 2}', b'{"c": 3}']) == ([{"c": 3}], 1)  # two objects on a line is one bad line
 
 
 def test_ticks_and_formats():
@@ -379,28 +345,3 @@ def test_colour_book_is_stable():
     first = [book.colour(name) for name in ("a", "b", "c")]
     assert len(set(first)) == 3
     assert [book.colour(name) for name in ("c", "a", "b")] == [first[2], first[0], first[1]]
-
-
-def test_run_listing_reads_only_what_was_appended(tmp_path):
-    run = write_run(tmp_path, steps=10)
-    lister = RunLister(tmp_path)
-    [info] = lister.list()
-    assert info.last_loss == pytest.approx(0.4) and info.best_eval_accuracy == pytest.approx(0.4)
-    tail = lister._tails[run][0]
-    offset = tail.tail.offset
-    with open(run / "metrics.jsonl", "a") as fh:
-        fh.write('{"kind": "train", "step": 11, "loss": 0.1}\n')
-    [info] = lister.list()
-    assert info.last_loss == pytest.approx(0.1) and tail.tail.offset > offset
-
-
-def test_run_tail_notices_a_replaced_file(tmp_path):
-    path = tmp_path / "metrics.jsonl"
-    path.write_text('{"kind": "train", "step": 1, "loss": 1}\n{"kind": "train", "step": 2, "loss": 2}\n')
-    tail = RunTail(path)
-    assert len(tail.read_new()[0]) == 2
-    replacement = tmp_path / "new.jsonl"  # what a resume does: rewrite, then the trainer appends past the old size
-    replacement.write_text('{"kind": "train", "step": 1, "loss": 1}\n{"kind": "train", "step": 2, "loss": 5}\n{"kind": "train", "step": 3, "loss": 3}\n')
-    replacement.replace(path)
-    records, bad = tail.read_new()
-    assert tail.reset and bad == 0 and [r["step"] for r in records] == [1, 2, 3]

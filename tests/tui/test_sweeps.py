@@ -15,7 +15,7 @@ from forgetnet_core import runs
 from forgetnet_core.config import EvalSettings, TrainConfig
 from forgetnet_core.sweep import create_sweep, evaluate_run
 from forgetnet_core.train import train
-from forgetnet_tui.run_listing import RunLister
+from forgetnet_core.listing import RunLister
 from forgetnet_tui.screens.dialogs import ConfirmScreen
 from forgetnet_tui.screens.evaluate import EvaluateScreen
 from forgetnet_tui.screens.train import TrainScreen

@@ -1,133 +1,82 @@
-"""The runs table's listing: runs and sweeps under the runs directory, rescanned every second at the cost of a few stats per run.
+"""The one listing of runs and sweeps under a runs directory, kept up to date at the cost of a few stat() calls a run.
 
-forgetnet_core.runs.list_runs reads every run's config and status and
-re-parses metrics that grew. The app scans every second, and a sweep folder
-holds hundreds of runs, so RunLister keeps one MetricsTail per run with a
-running summary, re-reads a JSON file only when its stat changes, and sums
-each sweep into a SweepInfo (counts by state, best accuracy) for its group row.
+A run directory holds config.json and/or status.json (runs.py); a sweep folder
+holds sweep.json and a run directory per cell (sweep.py). `RunLister(root)`
+lists both, one level deep and one level inside each sweep folder, and is
+meant to be kept: scanning again parses a JSON file only when its inode, size
+or mtime changed, reads each metrics.jsonl from where the last scan stopped
+(with `metrics=False` not at all: a picker needs names and states, not losses),
+and checks a finished sweep cell's evaluation cache again only when the cache
+or the checkpoint changed. A cell is `evaluated` when its cache holds a result
+for the settings it is scored with (sweep.cell_settings: the manifest's, at the
+cell's own task knobs). `list_runs(root)` is the same, once.
+
+Imports no torch: the lab calls it from worker threads while it paints.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
-from forgetnet_core.config import EvalSettings
-from forgetnet_core.matrix import CACHE_FILE, cached_result
-from forgetnet_core.runs import (
+from .config import EvalSettings
+from .matrix import CACHE_FILE, cached_result
+from .runs import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
     METRICS_JSONL,
     STATUS_FILE,
     MetricsTail,
-    RunInfo,
     effective_state,
-    is_run_dir,
     read_json,
-    read_status,
 )
-from forgetnet_core.sweep import MANIFEST
+from .sweep import MANIFEST, cell_settings
 
-# A sweep cell's states, in the order the group row counts them (sweep.cell_state's vocabulary).
+# A sweep cell's states, in the order a sweep's group row counts them (sweep.cell_state's vocabulary).
 SWEEP_STATES = ("running", "failed", "stopped", "stale", "pending", "finished", "evaluated")
 
 
-class RunTail:
-    """A MetricsTail that also notices metrics.jsonl being replaced, not only shrinking.
-
-    Resuming a run rewrites the file without the lines after its checkpoint
-    (os.replace: a new inode). If the trainer has already appended past the old
-    size by the next read, MetricsTail alone would keep its old offset.
-    `reset` is True after a read that started over.
-    """
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.tail = MetricsTail(self.path)
-        self.inode: int | None = None
-        self.reset = False
-
-    def read_new(self) -> tuple[list[dict[str, Any]], int]:
-        try:
-            inode: int | None = self.path.stat().st_ino
-        except OSError:
-            inode = None
-        replaced = self.inode is not None and inode is not None and inode != self.inode
-        if replaced:
-            self.tail = MetricsTail(self.path)
-        if inode is not None:
-            self.inode = inode
-        records, bad = self.tail.read_new()
-        self.reset = replaced or self.tail.reset
-        return records, bad
-
-    @property
-    def bad_lines(self) -> int:
-        return self.tail.bad_lines
+def is_run_dir(path: Path) -> bool:
+    return (path / CONFIG_FILE).exists() or (path / STATUS_FILE).exists()
 
 
 @dataclass
-class MetricsSummary:
-    """Latest training loss and best held-out accuracy, grown record by record."""
+class RunInfo:
+    """What a list of runs shows about one run directory."""
 
-    last_loss: float | None = None
-    best_eval_accuracy: float | None = None
+    path: Path
+    name: str
+    model: str
+    task: str
+    state: str  # runs.STATES, or `evaluated` for a sweep cell with a cached result
+    step: int
+    total_steps: int
+    last_loss: float | None  # None also when listed with metrics=False
+    best_eval_accuracy: float | None
+    updated: float | None  # unix seconds of the last status write
+    started: float | None
+    error: str | None
+    sweep: str | None = None  # the sweep folder's name, for a cell
+    config: dict[str, Any] = field(default_factory=dict)
+    has_checkpoint: bool = False
 
-    def add(self, records: list[dict[str, Any]]) -> None:
-        for r in records:
-            if r.get("kind") == "train" and _number(r.get("loss")):
-                self.last_loss = float(r["loss"])
-            elif r.get("kind") == "eval" and _number(r.get("eval_accuracy")):
-                acc = float(r["eval_accuracy"])
-                self.best_eval_accuracy = acc if self.best_eval_accuracy is None else max(self.best_eval_accuracy, acc)
+    @property
+    def age(self) -> float | None:
+        """Seconds since the run last wrote its status."""
+        return None if self.updated is None else max(0.0, time.time() - self.updated)
 
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def discover_runs(root: str | Path) -> list[tuple[Path, str | None]]:
-    """(run directory, sweep folder name or None) for every run under root, as list_runs finds them."""
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    out: list[tuple[Path, str | None]] = []
-    try:
-        children = list(root.iterdir())
-    except OSError:
-        return []
-    for child in children:
-        if not child.is_dir() or child.name.startswith("eval-"):
-            continue
-        if is_run_dir(child):
-            out.append((child, None))
-        elif (child / MANIFEST).exists():
-            try:
-                grandchildren = list(child.iterdir())
-            except OSError:
-                continue
-            out.extend((g, child.name) for g in grandchildren if g.is_dir() and is_run_dir(g))
-    return out
-
-
-def newest_run(root: str | Path) -> Path | None:
-    """The run the Train screen opens by default: the newest running one, else the newest; reads status files only."""
-    best: tuple[bool, float, str] | None = None
-    chosen: Path | None = None
-    for path, _sweep in discover_runs(root):
-        status = read_status(path) or {}
-        key = (effective_state(status) == "running", float(status.get("started") or status.get("updated") or 0.0), path.name)
-        if best is None or key > best:
-            best, chosen = key, path
-    return chosen
+    @property
+    def sort_time(self) -> float:
+        return self.started or self.updated or 0.0
 
 
 @dataclass
 class SweepInfo:
-    """One sweep folder as the runs table's group row shows it."""
+    """One sweep folder as a group row shows it."""
 
     path: Path
     name: str
@@ -139,6 +88,7 @@ class SweepInfo:
     seeds: list[Any] = field(default_factory=list)
     created: float | None = None
     base_config: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None  # why the manifest could not be read (then it has no cells)
 
     @property
     def done(self) -> int:
@@ -176,22 +126,34 @@ class SweepInfo:
 
 @dataclass
 class Listing:
-    """One scan of the runs directory: plain runs and sweeps."""
+    """One scan of a runs directory: plain runs (newest first) and sweeps (by folder name)."""
 
     runs: list[RunInfo]
     sweeps: list[SweepInfo]
 
-    def items(self) -> list[Union[RunInfo, SweepInfo]]:
+    @property
+    def empty(self) -> bool:
+        return not self.runs and not self.sweeps
+
+    def items(self) -> list[RunInfo | SweepInfo]:
         """Runs and sweeps together, newest first (a sweep by its newest start)."""
-        both: list[Union[RunInfo, SweepInfo]] = [*self.runs, *self.sweeps]
-        both.sort(key=lambda x: (x.sort_time if isinstance(x, SweepInfo) else (x.started or x.updated or 0.0), x.name), reverse=True)
+        both: list[RunInfo | SweepInfo] = [*self.runs, *self.sweeps]
+        both.sort(key=lambda x: (x.sort_time, x.name), reverse=True)
         return both
 
     def all_runs(self) -> list[RunInfo]:
-        """Every run, sweep members included, newest first (what list_runs returns)."""
+        """Every run, sweep members included, newest first."""
         found = [*self.runs, *(m for s in self.sweeps for m in s.members)]
-        found.sort(key=lambda r: (r.started or r.updated or 0.0, r.name), reverse=True)
+        found.sort(key=lambda r: (r.sort_time, r.name), reverse=True)
         return found
+
+    def with_checkpoint(self) -> list[RunInfo]:
+        """The runs (sweep members included) that have a checkpoint, newest first: what can be evaluated or stepped."""
+        return [r for r in self.all_runs() if r.has_checkpoint]
+
+    def sweeps_newest_first(self) -> list[SweepInfo]:
+        """Sweeps by creation (an unreadable manifest last)."""
+        return sorted(self.sweeps, key=lambda s: (s.error is None, s.created or 0.0, s.name), reverse=True)
 
 
 _Stat = tuple[int, int, int]  # (inode, size, mtime_ns): a file unchanged since the last read has the same one
@@ -205,22 +167,40 @@ def _stat(path: Path) -> _Stat | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+class _Summary:
+    """Latest training loss and best held-out accuracy of one metrics.jsonl, grown from its tail."""
+
+    def __init__(self, path: Path) -> None:
+        self.tail = MetricsTail(path)
+        self.last_loss: float | None = None
+        self.best_eval_accuracy: float | None = None
+
+    def update(self) -> None:
+        records, _bad = self.tail.read_new()
+        if self.tail.reset:  # the file was rewritten (a resume truncated it): start again
+            self.last_loss = self.best_eval_accuracy = None
+        for r in records:
+            if r.get("kind") == "train" and _number(r.get("loss")):
+                self.last_loss = float(r["loss"])
+            elif r.get("kind") == "eval" and _number(r.get("eval_accuracy")):
+                acc = float(r["eval_accuracy"])
+                self.best_eval_accuracy = acc if self.best_eval_accuracy is None else max(self.best_eval_accuracy, acc)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 class RunLister:
-    """Lists the runs and sweeps under `root` (one level, and one level inside each sweep folder). Thread-safe.
+    """Lists the runs and sweeps under `root`; keep one and call scan() again to see changes cheaply. Thread-safe."""
 
-    Each scan costs a few stat() calls per run: config.json, status.json and
-    sweep.json are parsed again only when their inode, size or mtime changed;
-    metrics.jsonl is read from where the last scan stopped; a finished sweep
-    cell's evaluation cache is checked again only when it or the checkpoint
-    changed.
-    """
-
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, metrics: bool = True):
         self.root = Path(root)
-        self._tails: dict[Path, tuple[RunTail, MetricsSummary]] = {}
+        self.metrics = metrics  # read each run's metrics.jsonl (latest loss, best held-out accuracy)
+        self._summaries: dict[Path, _Summary] = {}
         self._json: dict[Path, tuple[_Stat, dict[str, Any]]] = {}
         self._evaluated: dict[Path, tuple[tuple[Any, ...], bool]] = {}
-        self._settings: dict[Path, tuple[_Stat, EvalSettings | None]] = {}
+        self._settings: dict[Path, tuple[_Stat | None, dict[str, EvalSettings | None]]] = {}
         self._touched: set[Path] = set()
         self._lock = threading.Lock()
         self.json_reads = 0  # files parsed (tests check that an unchanged run costs none)
@@ -242,14 +222,14 @@ class RunLister:
                     runs.append(self._info(child, None))
                 elif (child / MANIFEST).exists():
                     sweeps.append(self._sweep(child))
-            for cache in (self._tails, self._json, self._evaluated, self._settings):
+            for cache in (self._summaries, self._json, self._evaluated, self._settings):
                 for path in [p for p in cache if p not in self._touched]:
                     del cache[path]  # type: ignore[attr-defined]
-        runs.sort(key=lambda r: (r.started or r.updated or 0.0, r.name), reverse=True)
+        runs.sort(key=lambda r: (r.sort_time, r.name), reverse=True)
         return Listing(runs, sweeps)
 
     def list(self) -> list[RunInfo]:
-        """Every run, sweep members included, newest first (like list_runs)."""
+        """Every run, sweep members included, newest first."""
         return self.scan().all_runs()
 
     # ------------------------------------------------------------------ files, read again only when changed
@@ -273,14 +253,16 @@ class RunLister:
         status = self._read(run_dir / STATUS_FILE)
         state = effective_state(status)
         status = status or {}
-        self._touched.add(run_dir)
-        tail, summary = self._tails.get(run_dir) or (RunTail(run_dir / METRICS_JSONL), MetricsSummary())
-        self._tails[run_dir] = (tail, summary)
-        records, _bad = tail.read_new()
-        if tail.reset:  # the file was rewritten (a resume truncated it): start the summary again
-            summary.last_loss = summary.best_eval_accuracy = None
-        summary.add(records)
-        if state == "finished" and settings is not None and self._is_evaluated(run_dir, settings):
+        checkpoint = _stat(run_dir / CHECKPOINT_FILE)
+        last_loss = best = None
+        if self.metrics:
+            self._touched.add(run_dir)
+            summary = self._summaries.get(run_dir)
+            if summary is None:
+                summary = self._summaries[run_dir] = _Summary(run_dir / METRICS_JSONL)
+            summary.update()
+            last_loss, best = summary.last_loss, summary.best_eval_accuracy
+        if state == "finished" and settings is not None and checkpoint is not None and self._is_evaluated(run_dir, settings, checkpoint):
             state = "evaluated"
         return RunInfo(
             path=run_dir,
@@ -290,19 +272,20 @@ class RunLister:
             state=state,
             step=int(status.get("step") or 0),
             total_steps=int(status.get("total_steps") or config.get("steps") or 0),
-            last_loss=summary.last_loss,
-            best_eval_accuracy=summary.best_eval_accuracy,
+            last_loss=last_loss,
+            best_eval_accuracy=best,
             updated=status.get("updated"),
             started=status.get("started"),
             error=status.get("error"),
             sweep=status.get("sweep") or config.get("sweep") or sweep,
             config=config,
+            has_checkpoint=checkpoint is not None,
         )
 
-    def _is_evaluated(self, run_dir: Path, settings: EvalSettings) -> bool:
-        """Whether the run's eval_cache.json holds a result for the sweep's settings and this checkpoint."""
-        cache, checkpoint = _stat(run_dir / CACHE_FILE), _stat(run_dir / CHECKPOINT_FILE)
-        if cache is None or checkpoint is None:
+    def _is_evaluated(self, run_dir: Path, settings: EvalSettings, checkpoint: _Stat) -> bool:
+        """Whether the run's eval_cache.json holds a result for `settings` and this checkpoint."""
+        cache = _stat(run_dir / CACHE_FILE)
+        if cache is None:
             return False
         self._touched.add(run_dir / CACHE_FILE)
         key = (settings.cache_key(), cache, checkpoint)
@@ -317,8 +300,10 @@ class RunLister:
     # ------------------------------------------------------------------ sweeps
 
     def _sweep(self, folder: Path) -> SweepInfo:
-        manifest = self._read(folder / MANIFEST) or {}
-        settings = self._sweep_settings(folder, manifest)
+        manifest = self._read(folder / MANIFEST)
+        error = None if manifest is not None else f"unreadable {MANIFEST}"
+        manifest = manifest or {}
+        settings = self._cell_settings(folder, manifest)
         cells = [c for c in manifest.get("cells") or [] if isinstance(c, dict) and c.get("run")]
         names = [str(c["run"]) for c in cells]
         counts: dict[str, int] = {}
@@ -328,7 +313,7 @@ class RunLister:
             if _stat(run_dir / CONFIG_FILE) is None and _stat(run_dir / STATUS_FILE) is None:
                 counts["pending"] = counts.get("pending", 0) + 1  # deleted, or not created yet
                 continue
-            info = self._info(run_dir, folder.name, settings)
+            info = self._info(run_dir, folder.name, settings.get(name))
             counts[info.state] = counts.get(info.state, 0) + 1
             members.append(info)
         # Run directories in the folder that are not cells (put there by hand) are shown, not counted.
@@ -337,7 +322,7 @@ class RunLister:
             extra = sorted(e.name for e in os.scandir(folder) if e.name not in known and e.is_dir())
         except OSError:
             extra = []
-        members.extend(self._info(folder / name, folder.name, settings) for name in extra if is_run_dir(folder / name))
+        members.extend(self._info(folder / name, folder.name, settings.get("")) for name in extra if is_run_dir(folder / name))
         order = {m.path: i for i, m in enumerate(members)}
         members.sort(key=lambda m: (m.started is None, -(m.started or 0.0), order[m.path]))
         created = manifest.get("created")
@@ -352,18 +337,48 @@ class RunLister:
             seeds=list(manifest.get("seeds") or []),
             created=float(created) if isinstance(created, (int, float)) else None,
             base_config=dict(manifest.get("base_config") or {}),
+            error=error,
         )
 
-    def _sweep_settings(self, folder: Path, manifest: dict[str, Any]) -> EvalSettings | None:
+    def _cell_settings(self, folder: Path, manifest: dict[str, Any]) -> dict[str, EvalSettings | None]:
+        """Cell run name -> the settings it is scored with ("" -> the manifest's own, for runs that are not cells).
+
+        None where the manifest's `eval` is missing or unreadable (an old or hand-edited manifest): such cells
+        show `finished`, never `evaluated`.
+        """
         stat = _stat(folder / MANIFEST)
         self._touched.add(folder)
         hit = self._settings.get(folder)
         if hit is not None and hit[0] == stat:
             return hit[1]
+        out: dict[str, EvalSettings | None] = {}
         try:
-            settings: EvalSettings | None = EvalSettings.from_dict(manifest["eval"])
+            out[""] = EvalSettings.from_dict(manifest["eval"])
         except (KeyError, TypeError, ValueError):
-            settings = None  # an old or hand-edited manifest: cells show `finished`, never `evaluated`
+            out[""] = None
+        for cell in manifest.get("cells") or []:
+            if not isinstance(cell, dict) or not cell.get("run"):
+                continue
+            try:
+                out[str(cell["run"])] = cell_settings(manifest, cell) if out[""] is not None else None
+            except (KeyError, TypeError, ValueError):
+                out[str(cell["run"])] = None
         if stat is not None:
-            self._settings[folder] = (stat, settings)
-        return settings
+            self._settings[folder] = (stat, out)
+        return out
+
+
+def list_runs(root: str | Path, metrics: bool = True) -> list[RunInfo]:
+    """Every run under `root` (sweep cells included), newest first, listed once (keep a RunLister to list again)."""
+    return RunLister(root, metrics).list()
+
+
+def newest_run(root: str | Path) -> Path | None:
+    """The run to show first: the newest running one, else the newest. Reads no metrics."""
+    runs = list_runs(root, metrics=False)
+    running = next((r for r in runs if r.state == "running"), None)
+    chosen = running or (runs[0] if runs else None)
+    return None if chosen is None else chosen.path
+
+
+__all__ = ["SWEEP_STATES", "Listing", "RunInfo", "RunLister", "SweepInfo", "is_run_dir", "list_runs", "newest_run"]
