@@ -435,8 +435,9 @@ def cmd_plot_against(args: argparse.Namespace, formats: list[str]) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
+    from forgetnet_core.evaluations import plot_rows
+
     from .export import FORMATS, export_all
-    from .matrix import plot_rows
 
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     unknown = [f for f in formats if f not in FORMATS]

@@ -29,10 +29,10 @@ from .config import (
     TaskKnobs,
     record_slots,
 )
+from .results import CACHE_FILE
 from .stats import mean_interval
 
 KNOBS = tuple(f.name for f in fields(TaskKnobs))
-CACHE_FILE = "eval_cache.json"  # matrix.CACHE_FILE (matrix imports this module's neighbours; kept equal by a test)
 
 
 def effective_value(knob: str, knobs: TaskKnobs, task: str, seq_len: int) -> int | None:

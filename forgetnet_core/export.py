@@ -261,7 +261,7 @@ TABLE_FIELDS = [
 ]
 # Per-task result keys copied into a table record as they are (the rest are set per row).
 _RESULT_FIELDS = tuple(f for f in TABLE_FIELDS if f not in ("model", "label", "task", "interval", "n_seeds", "n_runs", "checkpoint"))
-# How a group's runs become its statistic (matrix.aggregate); said wherever a seed's duplicates were folded.
+# How a group's runs become its statistic (results.aggregate); said wherever a seed's duplicates were folded.
 FOLDING_RULE = (
     "runs sharing a seed are averaged into one value per seed first (they are not independent samples), "
     "so the mean and 95% t-interval are across the distinct seeds"

@@ -8,11 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from forgetnet_core.results import RowResult, aggregate
+
 from . import runs
 from .config import MODEL_NAMES, TASK_NAMES
 from .difficulty import curves, samples_from_sweep, write_difficulty
 from .export import ResultRow, accuracy_figure, heatmap_figure, save_figure
-from .matrix import RowResult, aggregate
 from .sweep import read_manifest, sweep_rows
 from .tasks import NUM_VALUES
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import EvalSettings
-from .matrix import CACHE_FILE, cached_result
+from .results import CACHE_FILE, cached_result
 from .runs import (
     CHECKPOINT_FILE,
     CONFIG_FILE,

@@ -1,11 +1,9 @@
-"""The evaluation matrix, headless: settings, the per-run result cache, row evaluation, seed grouping and sorting.
+"""The evaluation matrix, headless: what a row is (RowSpec), evaluating a row, grouping by seed, sorting, export naming.
 
 One row per checkpoint (a run directory) or fresh untrained model; one
-column per task. Results for a checkpoint are cached in its run directory
-(`eval_cache.json`) keyed by the checkpoint's fingerprint (size, mtime,
-SHA-256) and the evaluation settings, and reused until either changes.
-Runs whose configs differ only in seed are grouped into one row holding
-the mean across seeds and a 95% t-interval.
+column per task. A row's results (RowResult) and their cache live in
+results.py; runs whose configs differ only in seed are grouped into one row
+holding the mean across seeds and a 95% t-interval (results.aggregate).
 
 Nothing here imports torch at module level: the TUI builds rows, validates
 settings and reads caches on its UI thread; only `evaluate_row` needs torch.
@@ -13,10 +11,8 @@ settings and reads caches on its UI thread; only `evaluate_row` needs torch.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,18 +21,20 @@ from typing import Any, Callable, Iterable, Sequence
 
 from . import runs
 from .config import (
-    DEFAULT_EVAL_SEED,
-    EXTRAPOLATION_FACTOR,
     MODEL_NAMES,
     TASK_NAMES,
     EvalSettings,
 )
 from .config.names import _is_int
 from .errors import one_line
-from .stats import mean_interval, seed_units
-
-CACHE_FILE = "eval_cache.json"
-CACHE_VERSION = 1
+from .results import (
+    RowResult,
+    aggregate,
+    cached_result,
+    checkpoint_fingerprint,
+    write_cache,
+)
+from .stats import seed_units
 
 # Train-config fields that do not change what a run learns (or only its seed does): runs that
 # differ only in these are the same experiment, grouped into one row across seeds.
@@ -47,9 +45,6 @@ NOT_THE_EXPERIMENT = frozenset(
 # Columns besides the tasks, in display order (the task columns sit between label/status and these).
 EXTRA_COLUMNS = ("stale", "params", "time")
 SORTABLE = ("label", *TASK_NAMES, *EXTRA_COLUMNS)
-
-
-# --------------------------------------------------------------------------- settings
 
 
 # --------------------------------------------------------------------------- rows
@@ -111,152 +106,6 @@ def checkpoint_rows(runs_dir: str | Path) -> list[RowSpec]:
         if (info.path / runs.CHECKPOINT_FILE).exists():
             specs.append(RowSpec.for_run(info.path, info.config))
     return specs
-
-
-def sweep_specs(folder: str | Path) -> tuple[list[RowSpec], EvalSettings]:
-    """A sweep's rows (every cell whose run has a checkpoint, in grid order) and the settings it was evaluated with.
-
-    The settings are the manifest's `eval`, so each finished cell's cached
-    result (written by `forgetnet sweep`) is found without evaluating again.
-    Cells not started yet have no checkpoint and no row; a running cell's row
-    holds its latest checkpoint. ValueError when `folder` is not a sweep.
-    """
-    from .sweep import read_manifest
-
-    folder = Path(folder)
-    manifest = read_manifest(folder)
-    try:
-        settings = EvalSettings.from_dict(manifest.get("eval") or {})
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"sweep {folder.name}: unreadable eval settings in its manifest ({one_line(exc)})") from None
-    specs = []
-    for cell in manifest.get("cells") or []:
-        run_dir = folder / str(cell.get("run", ""))
-        if cell.get("run") and (run_dir / runs.CHECKPOINT_FILE).exists():
-            specs.append(RowSpec.for_run(run_dir))
-    return specs, settings
-
-
-@dataclass
-class RowResult:
-    """One row's results under one EvalSettings, or the error that stopped it."""
-
-    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)  # task -> evaluate_model() result
-    parameter_count: int | None = None
-    wall_time_seconds: float | None = None  # evaluation time, all tasks
-    settings: dict[str, Any] = field(default_factory=dict)
-    evaluated_at: float | None = None  # unix seconds
-    checkpoint_step: int | None = None
-    cached: bool = False  # read from eval_cache.json rather than computed now
-    error: str | None = None  # one line; when set, `tasks` is empty
-    n_seeds: int = 1  # > 1 for a group's aggregate: the DISTINCT seeds its interval is across
-    n_runs: int = 1  # runs behind it; > n_seeds when runs sharing a seed were folded (averaged per seed first)
-    device: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and bool(self.tasks)
-
-    def stale_rate(self) -> float | None:
-        value = (self.tasks.get("changing_facts") or {}).get("stale_rate")
-        return None if value is None else float(value)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "tasks": self.tasks,
-            "parameter_count": self.parameter_count,
-            "wall_time_seconds": self.wall_time_seconds,
-            "settings": self.settings,
-            "evaluated_at": self.evaluated_at,
-            "checkpoint_step": self.checkpoint_step,
-            "device": self.device,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], cached: bool = False) -> "RowResult":
-        return cls(
-            tasks={t: r for t, r in (data.get("tasks") or {}).items() if isinstance(r, dict)},
-            parameter_count=data.get("parameter_count"),
-            wall_time_seconds=data.get("wall_time_seconds"),
-            settings=data.get("settings") or {},
-            evaluated_at=data.get("evaluated_at"),
-            checkpoint_step=data.get("checkpoint_step"),
-            device=data.get("device"),
-            cached=cached,
-        )
-
-
-# --------------------------------------------------------------------------- the cache
-
-
-def checkpoint_fingerprint(path: str | Path, digest: bool = True) -> dict[str, Any]:
-    """{size, mtime_ns, sha256}: what a cached result is valid for. OSError if the file is missing."""
-    path = Path(path)
-    st = path.stat()
-    fp: dict[str, Any] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
-    if digest:
-        sha = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                sha.update(chunk)
-        fp["sha256"] = sha.hexdigest()
-    return fp
-
-
-def _same_checkpoint(cached: dict[str, Any], path: Path) -> bool:
-    """Size and mtime equal: trust it. Same size, other mtime (copied, touched): compare the hash."""
-    try:
-        now = checkpoint_fingerprint(path, digest=False)
-    except OSError:
-        return False
-    if cached.get("size") != now["size"]:
-        return False
-    if cached.get("mtime_ns") == now["mtime_ns"]:
-        return True
-    try:
-        return cached.get("sha256") == checkpoint_fingerprint(path)["sha256"]
-    except OSError:
-        return False
-
-
-def read_cache(run_dir: str | Path) -> dict[str, Any] | None:
-    data = runs.read_json(Path(run_dir) / CACHE_FILE)
-    if not data or data.get("version") != CACHE_VERSION or not isinstance(data.get("entries"), dict):
-        return None
-    return data
-
-
-def cached_result(run_dir: str | Path, settings: EvalSettings) -> RowResult | None:
-    """The cached result for these settings, if the checkpoint is the one it was computed from."""
-    run_dir = Path(run_dir)
-    data = read_cache(run_dir)
-    if data is None:
-        return None
-    entry = data["entries"].get(settings.cache_key())
-    if not isinstance(entry, dict):
-        return None
-    if not _same_checkpoint(data.get("checkpoint") or {}, run_dir / runs.CHECKPOINT_FILE):
-        return None
-    return RowResult.from_dict(entry, cached=True)
-
-
-def write_cache(run_dir: str | Path, settings: EvalSettings, result: RowResult, fingerprint: dict[str, Any]) -> None:
-    """Add one complete result to the run's cache (atomically); entries for another checkpoint are dropped."""
-    run_dir = Path(run_dir)
-    data = read_cache(run_dir)
-    if data is None or (data.get("checkpoint") or {}).get("sha256") != fingerprint.get("sha256"):
-        data = {"version": CACHE_VERSION, "entries": {}}
-    data["checkpoint"] = fingerprint
-    data["entries"][settings.cache_key()] = result.to_dict()
-    runs.write_json_atomic(run_dir / CACHE_FILE, data)
-
-
-def clear_cache(run_dir: str | Path) -> bool:
-    try:
-        (Path(run_dir) / CACHE_FILE).unlink()
-    except FileNotFoundError:
-        return False
-    return True
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -342,93 +191,6 @@ def evaluate_row(
             except OSError:
                 pass  # a read-only run directory: the result is still shown, just not kept
     return result
-
-
-# --------------------------------------------------------------------------- seeds
-
-
-def aggregate(results: Sequence[RowResult], seeds: Sequence[int | None] | None = None) -> RowResult:
-    """One result from several seeds' results: per task the mean accuracy and its 95% t-interval across seeds.
-
-    `seeds` gives each result's training seed. Results that share a seed (the
-    same config trained twice, e.g. two sweeps with the same seeds) are
-    averaged into that seed's value first, and the mean and interval are
-    across the distinct seeds: runs of one seed are not independent samples.
-    A None seed counts as a seed of its own; without `seeds` every result does.
-
-    Each task keeps `seed_accuracies` (one per distinct seed, in first-seen
-    order), `n_seeds` (distinct), `n_runs`, `interval: "t"`, and when a seed
-    had several runs `runs_per_seed` ({seed: runs}). Stale rate, loss and
-    memory statistics are means over seeds; `examples` is the total over all
-    runs; parameter count is the first one's; wall time is the mean per run.
-    """
-    units = seed_units(list(seeds) if seeds is not None else [None] * len(results))
-    if len(units) != len(results):
-        raise ValueError(f"{len(results)} results but {len(units)} seeds")
-    good = [(u, r) for u, r in zip(units, results) if r.ok]
-    if not good:
-        errors = [r.error for r in results if r.error]
-        return RowResult(error=errors[0] if errors else "no results", n_seeds=len(set(units)), n_runs=len(results))
-    tasks: dict[str, dict[str, Any]] = {}
-    for task in [t for t in TASK_NAMES if any(t in r.tasks for _, r in good)] + sorted(
-        {t for _, r in good for t in r.tasks} - set(TASK_NAMES)
-    ):
-        by_unit: dict[Any, list[dict[str, Any]]] = {}
-        for unit, r in good:
-            if task in r.tasks and r.tasks[task].get("accuracy") is not None:
-                by_unit.setdefault(unit, []).append(r.tasks[task])
-        if not by_unit:
-            continue
-        rows = [row for group in by_unit.values() for row in group]
-
-        def per_seed(key: str) -> list[float]:
-            means = []
-            for group in by_unit.values():
-                values = [float(r[key]) for r in group if isinstance(r.get(key), (int, float))]
-                if values:
-                    means.append(sum(values) / len(values))
-            return means
-
-        accs = per_seed("accuracy")
-        mean, low, high = mean_interval(accs)
-        merged: dict[str, Any] = {
-            "accuracy": mean,
-            "ci_low": low,
-            "ci_high": high,
-            "interval": "t" if len(accs) > 1 else rows[0].get("interval", "wilson"),
-            "n_seeds": len(accs),
-            "n_runs": len(rows),
-            "seed_accuracies": accs,
-            "examples": sum(int(r.get("examples") or 0) for r in rows),
-            "seq_len": rows[0].get("seq_len"),
-            "suite": rows[0].get("suite"),
-            "seed": rows[0].get("seed"),
-        }
-        if len(accs) == 1:
-            # One seed: no spread across seeds to give an interval from; keep its own interval over the
-            # held-out examples (averaged over its runs), not a zero-width [mean, mean].
-            lows, highs = per_seed("ci_low"), per_seed("ci_high")
-            if lows and highs:
-                merged["ci_low"], merged["ci_high"] = lows[0], highs[0]
-        if len(rows) > len(accs):
-            merged["runs_per_seed"] = {str(u[1]) if u[0] == "seed" else "?": len(g) for u, g in by_unit.items() if len(g) > 1}
-        for key in ("stale_rate", "loss", "write_strength", "write_frequency", "surprise", "wall_time_seconds"):
-            values = per_seed(key)
-            merged[key] = sum(values) / len(values) if values else None
-        merged["parameter_count"] = rows[0].get("parameter_count")
-        tasks[task] = merged
-    walls = [r.wall_time_seconds for _, r in good if r.wall_time_seconds is not None]
-    return RowResult(
-        tasks=tasks,
-        parameter_count=good[0][1].parameter_count,
-        wall_time_seconds=sum(walls) / len(walls) if walls else None,
-        settings=good[0][1].settings,
-        evaluated_at=max((r.evaluated_at or 0.0) for _, r in good) or None,
-        cached=all(r.cached for _, r in good),
-        n_seeds=len({u for u, _ in good}),
-        n_runs=len(good),
-        device=good[0][1].device,
-    )
 
 
 # --------------------------------------------------------------------------- display rows
@@ -641,235 +403,6 @@ def export_rows(rows: Sequence[MatrixRow], specs: dict[str, RowSpec] | None = No
     for result_row, label in zip(out, unique_labels([r.label for r in out])):
         result_row.label = label
     return out
-
-
-# --------------------------------------------------------------------------- results on disk, for `forgetnet plot`
-
-EVAL_RUN_GLOB = "eval-*/metrics.json"  # what `forgetnet eval` writes (and the original's layout)
-_EVAL_DIR_NAME = re.compile(r"eval-(\d{8}-\d{6})(?:-(\d+))?$")
-
-
-@dataclass
-class _Found:
-    """One evaluation found on disk: what was evaluated, its result and where it came from."""
-
-    identity: str  # what was evaluated: a resolved run directory or checkpoint file, or fresh:<model>:<seed>
-    spec: RowSpec  # a run directory's spec (groups by seed) or a stand-alone one (config {}: never groups)
-    result: RowResult  # result.settings says how; result.evaluated_at when
-    source: Path  # the eval-*/metrics.json or eval_cache.json it came from
-    checkpoint: str | None  # the checkpoint file as recorded
-
-    def settings_key(self) -> str:
-        """Equal for two evaluations made the same way, whichever tasks each covered."""
-        same = {k: v for k, v in self.result.settings.items() if k != "tasks"}
-        return json.dumps(same, sort_keys=True, default=str)
-
-
-def _resolved(path: Path) -> str:
-    try:
-        return str(path.resolve())
-    except OSError:
-        return str(path.absolute())
-
-
-def _eval_run_time(path: Path) -> float:
-    """When an eval-<YYYYmmdd-HHMMSS>[-N]/metrics.json was written: its folder name, else the file's mtime."""
-    match = _EVAL_DIR_NAME.match(path.parent.name)
-    if match:
-        try:
-            return time.mktime(time.strptime(match.group(1), "%Y%m%d-%H%M%S")) + int(match.group(2) or 0) * 1e-3
-        except ValueError:
-            pass
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
-
-
-def _eval_run_settings(data: dict[str, Any], tasks: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """An eval-*/metrics.json's settings in EvalSettings.to_dict() form, so they compare with the caches' settings."""
-    config = data.get("config") if isinstance(data.get("config"), dict) else {}
-    first = next((r for t, r in tasks.items() if t != "length_extrapolation"), None) or next(iter(tasks.values()))
-    extrap = (tasks.get("length_extrapolation") or {}).get("seq_len")
-    try:
-        batches, batch_size = config.get("batches"), config.get("batch_size")
-        examples = batches * batch_size if _is_int(batches) and _is_int(batch_size) else first.get("examples")
-        seq_len = config.get("seq_len", first.get("seq_len"))
-        settings = EvalSettings(
-            suite=str(config.get("suite", first.get("suite") or "v2")),
-            examples=int(examples),
-            seq_len=int(seq_len),
-            extrapolation_len=None if extrap in (None, EXTRAPOLATION_FACTOR * int(seq_len)) else int(extrap),
-            seed=int(config.get("seed", first.get("seed", DEFAULT_EVAL_SEED))),
-            tasks=tuple(tasks),
-        )
-    except (TypeError, ValueError):  # the original's layout says too little: keep what it says
-        return {"suite": first.get("suite"), "examples": first.get("examples"), "seq_len": first.get("seq_len"), "tasks": list(tasks)}
-    return settings.to_dict()
-
-
-def _run_dir_of(checkpoint: str, runs_dir: Path) -> tuple[Path, Path | None]:
-    """(the checkpoint file, its run directory when it sits in one with a config.json); relative paths are tried
-    from the current directory, then from the runs directory's parent (where `forgetnet eval` is usually run)."""
-    given = Path(checkpoint)
-    candidates = [given] if given.is_absolute() else [given, runs_dir.parent / given]
-    path = next((c for c in candidates if c.exists()), given)
-    file = path / runs.CHECKPOINT_FILE if path.is_dir() else path
-    run_dir = file.parent if file.name == runs.CHECKPOINT_FILE and (file.parent / runs.CONFIG_FILE).exists() else None
-    return file, run_dir
-
-
-def _eval_run_evaluations(root: Path, notices: list[str]) -> list[_Found]:
-    """Every eval-*/metrics.json under `root` (ours or the original's), oldest first; unreadable ones are noticed."""
-    found = []
-    for path in sorted(root.glob(EVAL_RUN_GLOB), key=_eval_run_time):
-        data = runs.read_json(path)
-        if data is None:
-            notices.append(f"skipped {path}: not a readable JSON object")
-            continue
-        tasks = {t: r for t, r in (data.get("tasks") or {}).items() if isinstance(r, dict)} if isinstance(data.get("tasks"), dict) else {}
-        tasks = {t: r for t, r in tasks.items() if isinstance(r.get("accuracy"), (int, float))}
-        if not tasks:
-            notices.append(f"skipped {path}: no per-task accuracy in it")
-            continue
-        model = str(data.get("model", "?"))
-        result = RowResult(
-            tasks=tasks,
-            parameter_count=data.get("parameter_count") if _is_int(data.get("parameter_count")) else None,
-            wall_time_seconds=data.get("wall_time_seconds") if isinstance(data.get("wall_time_seconds"), (int, float)) else None,
-            settings=_eval_run_settings(data, tasks),
-            evaluated_at=_eval_run_time(path),
-            cached=True,
-        )
-        checkpoint = data.get("checkpoint")
-        if checkpoint:
-            file, run_dir = _run_dir_of(str(checkpoint), root)
-            if run_dir is not None:
-                spec = RowSpec.for_run(run_dir)
-                identity = _resolved(run_dir)
-            else:
-                identity = _resolved(file)
-                name = file.parent.name if file.name == runs.CHECKPOINT_FILE else file.name
-                spec = RowSpec(identity, f"{model} ({name})", model, None, None, {})
-        else:
-            spec = RowSpec.for_fresh(model) if model in MODEL_NAMES else RowSpec(f"fresh:{model}:0", f"{model} (fresh)", model, seed=0)
-            identity = spec.key
-        found.append(_Found(identity, spec, result, path, str(checkpoint) if checkpoint else None))
-    return found
-
-
-def _cache_evaluations(root: Path, notices: list[str]) -> list[_Found]:
-    """The newest entry of every run's eval_cache.json (what the Evaluate screen showed), for its current checkpoint."""
-    found = []
-    for spec in checkpoint_rows(root):
-        path = spec.run_dir / CACHE_FILE  # type: ignore[operator]
-        data = read_cache(spec.run_dir)  # type: ignore[arg-type]
-        if data is None:
-            if path.exists():
-                notices.append(f"skipped {path}: not a readable evaluation cache")
-            continue
-        if not _same_checkpoint(data.get("checkpoint") or {}, spec.checkpoint):  # type: ignore[arg-type]
-            continue  # the checkpoint changed since: its cached results are for another model
-        entries = [e for e in data["entries"].values() if isinstance(e, dict)]
-        if not entries:
-            continue
-        newest = max(entries, key=lambda e: e.get("evaluated_at") or 0.0)
-        result = RowResult.from_dict(newest, cached=True)
-        if not result.ok:
-            continue
-        found.append(_Found(_resolved(spec.run_dir), spec, result, path, str(spec.checkpoint)))  # type: ignore[arg-type]
-    return found
-
-
-def _result_rows(found: list[_Found], group_seeds: bool):
-    """ResultRows of deduplicated evaluations: run directories through build_rows (grouped by seed on request,
-    never across settings), stand-alone checkpoints and fresh models as rows of their own."""
-    from .export import ResultRow, unique_labels
-
-    per_identity: dict[str, int] = {}
-    for f in found:
-        per_identity[f.identity] = per_identity.get(f.identity, 0) + 1
-    specs: list[RowSpec] = []
-    results: dict[str, RowResult] = {}
-    alone = []
-    for f in found:
-        spec = f.spec
-        several = per_identity[f.identity] > 1  # one checkpoint under several settings: one row each, told apart
-        key = f"{f.identity}@{f.settings_key()}" if several else f.identity
-        label = f"{spec.label} · {_settings_words(f.result.settings)}" if several else spec.label
-        if spec.run_dir is None or not spec.config:
-            alone.append(ResultRow(label, spec.model, f.result.tasks, f.checkpoint, str(f.source), _extra(f.result)))
-            continue
-        config = {**spec.config, "__eval__": f.result.settings} if group_seeds else spec.config
-        specs.append(RowSpec(key, label, spec.model, spec.run_dir, spec.seed, config))
-        results[key] = f.result
-    rows = export_rows(build_rows(specs, results, group_seeds=group_seeds), {s.key: s for s in specs}) + alone
-    for row, label in zip(rows, unique_labels([r.label for r in rows])):
-        row.label = label
-    return rows
-
-
-def _extra(result: RowResult) -> dict[str, Any]:
-    return {
-        "parameter_count": result.parameter_count,
-        "n_seeds": result.n_seeds,
-        "n_runs": result.n_runs,
-        "wall_time_seconds": result.wall_time_seconds,
-        "settings": result.settings,
-    }
-
-
-def _settings_words(settings: dict[str, Any]) -> str:
-    """'v2 160ex len64/192 seed 123': enough to tell two evaluations of one checkpoint apart."""
-    words = [str(settings.get("suite", "?"))]
-    if settings.get("examples") is not None:
-        words.append(f"{settings['examples']}ex")
-    if settings.get("seq_len") is not None:
-        words.append(f"len{settings['seq_len']}" + (f"/{settings['extrapolation_len']}" if settings.get("extrapolation_len") else ""))
-    if settings.get("seed") is not None:
-        words.append(f"seed {settings['seed']}")
-    return " ".join(words)
-
-
-def rows_from_caches(runs_dir: str | Path, group_seeds: bool = False):
-    """export.ResultRow for every run under `runs_dir` with a cached matrix result (the newest entry of each).
-
-    This is what the Evaluate screen showed. Runs are only grouped when their
-    newest entries share settings.
-    """
-    return _result_rows(_cache_evaluations(Path(runs_dir), []), group_seeds)
-
-
-def plot_rows(runs_dir: str | Path, group_seeds: bool = False) -> tuple[list[Any], list[str]]:
-    """Everything `forgetnet plot` shows: (export.ResultRow list, notices), one row per checkpoint and settings.
-
-    Reads every eval-*/metrics.json (`forgetnet eval`, the original's layout)
-    and every run's eval_cache.json (the Evaluate screen, `forgetnet sweep`).
-    A checkpoint evaluated more than once with the same settings (two
-    `forgetnet eval` runs, or one and the Evaluate screen) is one row: the
-    newest evaluation. Under other settings it is another row, its label
-    saying which. With `group_seeds`, runs differing only in seed (and
-    evaluated alike) are one row, seeds folded as `aggregate` says.
-
-    Notices are one line each, for the caller to show (the CLI prints them to
-    stderr): an unreadable file skipped, an older evaluation superseded.
-    """
-    root = Path(runs_dir)
-    notices: list[str] = []
-    if not root.is_dir():
-        return [], notices
-    found = _eval_run_evaluations(root, notices) + _cache_evaluations(root, notices)
-    newest: dict[tuple[str, str], _Found] = {}
-    for f in found:
-        key = (f.identity, f.settings_key())
-        old = newest.get(key)
-        if old is None or (f.result.evaluated_at or 0.0) >= (old.result.evaluated_at or 0.0):
-            newest[key] = f
-        loser = f if newest[key] is not f else old
-        if loser is not None:
-            notices.append(f"skipped {loser.source}: {newest[key].source} evaluated the same checkpoint the same way later")
-    kept = [f for f in found if newest[(f.identity, f.settings_key())] is f]
-    return _result_rows(kept, group_seeds), notices
 
 
 # --------------------------------------------------------------------------- export naming

@@ -10,13 +10,17 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from . import runs
-from .config import TaskKnobs, TrainConfig
+from .config import EvalSettings, TaskKnobs, TrainConfig
+from .errors import one_line
+
+if TYPE_CHECKING:  # matrix imports nothing from here; the sweep builds its rows with it at call time
+    from .matrix import RowSpec
 
 MANIFEST = "sweep.json"
-# Each finished run is evaluated into its eval_cache.json (matrix.CACHE_FILE), the
+# Each finished run is evaluated into its eval_cache.json (results.CACHE_FILE), the
 # same cache the Evaluate screen and `forgetnet plot` read.
 
 
@@ -141,7 +145,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
 
 def cell_state(run_dir: Path, settings: Any = None) -> str:
     """pending (never started), evaluated (finished, with a cached result for `settings`), or the run's state."""
-    from .matrix import cached_result
+    from forgetnet_core.results import cached_result
 
     status = runs.read_status(run_dir)
     if status is None:
@@ -258,7 +262,7 @@ def run_sweep(
 
 def _report_cell(run_dir: Path, settings: Any, say: Reporter) -> None:
     """One line on how a cell's child process ended: evaluated (with accuracies), or its state."""
-    from .matrix import cached_result
+    from forgetnet_core.results import cached_result
 
     state = cell_state(run_dir, settings)
     if state == "evaluated":
@@ -308,9 +312,33 @@ def run_cell(run_dir: str | Path) -> int:
     return 0
 
 
+def sweep_specs(folder: str | Path) -> tuple[list["RowSpec"], EvalSettings]:
+    """A sweep's rows (every cell whose run has a checkpoint, in grid order) and the settings it was evaluated with.
+
+    The settings are the manifest's `eval`, so each finished cell's cached
+    result (written by `forgetnet sweep`) is found without evaluating again.
+    Cells not started yet have no checkpoint and no row; a running cell's row
+    holds its latest checkpoint. ValueError when `folder` is not a sweep.
+    """
+    from .matrix import RowSpec
+
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    try:
+        settings = EvalSettings.from_dict(manifest.get("eval") or {})
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"sweep {folder.name}: unreadable eval settings in its manifest ({one_line(exc)})") from None
+    specs = []
+    for cell in manifest.get("cells") or []:
+        run_dir = folder / str(cell.get("run", ""))
+        if cell.get("run") and (run_dir / runs.CHECKPOINT_FILE).exists():
+            specs.append(RowSpec.for_run(run_dir))
+    return specs, settings
+
+
 def sweep_rows(folder: str | Path) -> list[dict[str, Any]]:
     """The cached evaluation of every evaluated cell: {model, task (trained on), seed, run, [knobs], tasks}."""
-    from .matrix import cached_result
+    from forgetnet_core.results import cached_result
 
     folder = Path(folder)
     manifest = read_manifest(folder)

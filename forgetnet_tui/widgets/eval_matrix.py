@@ -7,7 +7,8 @@ from typing import Any, Sequence
 
 from rich.text import Text
 
-from forgetnet_core.matrix import MatrixRow, RowResult
+from forgetnet_core.matrix import MatrixRow
+from forgetnet_core.results import RowResult
 
 from .keyed_table import KeyedTable
 

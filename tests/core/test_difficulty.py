@@ -12,7 +12,6 @@ import pytest
 from forgetnet_core import cli, runs
 from forgetnet_core.config import EvalSettings, TaskKnobs, TrainConfig, record_slots
 from forgetnet_core.difficulty import (
-    CACHE_FILE,
     Sample,
     curves,
     effective_value,
@@ -20,8 +19,7 @@ from forgetnet_core.difficulty import (
     samples_from_sweep,
 )
 from forgetnet_core.headline import write_headline
-from forgetnet_core.matrix import CACHE_FILE as MATRIX_CACHE_FILE
-from forgetnet_core.matrix import RowResult, checkpoint_fingerprint, write_cache
+from forgetnet_core.results import RowResult, checkpoint_fingerprint, write_cache
 from forgetnet_core.sweep import create_sweep
 
 
@@ -36,10 +34,6 @@ def fake_run(run_dir: Path, config: TrainConfig, results: list[tuple[EvalSetting
         tasks = {t: {"accuracy": a, "seq_len": settings.length_of(t), "examples": settings.examples} for t, a in accs.items()}
         write_cache(run_dir, settings, RowResult(tasks=tasks, settings=settings.to_dict()), fingerprint)
     return run_dir
-
-
-def test_cache_file_names_agree():
-    assert CACHE_FILE == MATRIX_CACHE_FILE
 
 
 def test_effective_value_spells_out_defaults():

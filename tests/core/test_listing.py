@@ -13,7 +13,7 @@ import pytest
 
 from forgetnet_core import listing, runs
 from forgetnet_core.config import EvalSettings, TrainConfig
-from forgetnet_core.matrix import RowResult, checkpoint_fingerprint, write_cache
+from forgetnet_core.results import RowResult, checkpoint_fingerprint, write_cache
 from forgetnet_core.sweep import cell_settings, create_sweep, read_manifest
 
 

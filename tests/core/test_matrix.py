@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from forgetnet_core import matrix, runs, stats
+from forgetnet_core import evaluations, matrix, results, runs, stats
 from forgetnet_core.checkpoints import fresh_model
 from forgetnet_core.config import EvalSettings, TrainConfig, parse_settings
 from forgetnet_core.evaluate import EvaluationCancelled, evaluate_model
-from forgetnet_core.matrix import RowResult, RowSpec, build_rows, evaluate_row
+from forgetnet_core.matrix import RowSpec, build_rows, evaluate_row
+from forgetnet_core.results import RowResult
 
 TINY = dict(steps=2, seq_len=16, batch_size=4, d_model=16, memory_slots=4, eval_batches=1, eval_every=0, device="cpu")
 FAST = EvalSettings(examples=8, seq_len=16, batch_size=8)
@@ -119,23 +120,23 @@ def test_results_are_cached_until_the_checkpoint_or_settings_change(runs_root):
     spec = by_name(runs_root)["seed1"]
     first = evaluate_row(spec, FAST)
     assert first.ok and not first.cached and first.parameter_count > 0
-    cache = runs_root / spec.run_dir.name / matrix.CACHE_FILE
+    cache = runs_root / spec.run_dir.name / results.CACHE_FILE
     assert cache.exists()
     again = evaluate_row(spec, FAST)
     assert again.cached and again.tasks == json.loads(json.dumps(first.tasks))
     # Touched but identical (copied back, rsync): the hash still matches.
     st = spec.checkpoint.stat()
     os.utime(spec.checkpoint, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
-    assert matrix.cached_result(spec.run_dir, FAST) is not None
+    assert results.cached_result(spec.run_dir, FAST) is not None
     # Other settings: a miss, and a second entry next to the first.
-    assert matrix.cached_result(spec.run_dir, EvalSettings(examples=8, seq_len=16, seed=7)) is None
+    assert results.cached_result(spec.run_dir, EvalSettings(examples=8, seq_len=16, seed=7)) is None
     evaluate_row(spec, EvalSettings(examples=8, seq_len=16, seed=7, batch_size=8))
     assert len(json.loads(cache.read_text())["entries"]) == 2
     # A new checkpoint (training went on): every entry is stale.
     data = runs.load_checkpoint(spec.checkpoint)
     data["step"] = 99
     runs.save_checkpoint(spec.checkpoint, data)
-    assert matrix.cached_result(spec.run_dir, FAST) is None
+    assert results.cached_result(spec.run_dir, FAST) is None
     fresh = evaluate_row(spec, FAST)
     assert not fresh.cached and fresh.checkpoint_step == 99
     assert len(json.loads(cache.read_text())["entries"]) == 1
@@ -155,22 +156,22 @@ def test_cancel_leaves_no_partial_cache(runs_root):
     with pytest.raises(EvaluationCancelled):
         evaluate_row(spec, FAST, stop=stop, on_progress=progress)
     assert seen == [1]
-    assert not (spec.run_dir / matrix.CACHE_FILE).exists()
+    assert not (spec.run_dir / results.CACHE_FILE).exists()
     assert not list(spec.run_dir.glob(".*.tmp"))
     # A cancelled re-evaluation keeps the earlier complete entry as it was.
     evaluate_row(spec, FAST)
-    before = (spec.run_dir / matrix.CACHE_FILE).read_bytes()
+    before = (spec.run_dir / results.CACHE_FILE).read_bytes()
     stop.clear()
     with pytest.raises(EvaluationCancelled):
         evaluate_row(spec, FAST, stop=stop, on_progress=progress, use_cache=False)
-    assert (spec.run_dir / matrix.CACHE_FILE).read_bytes() == before
+    assert (spec.run_dir / results.CACHE_FILE).read_bytes() == before
 
 
 def test_a_broken_checkpoint_is_a_row_with_the_error(runs_root):
     specs = by_name(runs_root)
     result = evaluate_row(specs["broken"], FAST)
     assert not result.ok and "not a checkpoint (corrupt or truncated)" in result.error and "\n" not in result.error
-    assert not (specs["broken"].run_dir / matrix.CACHE_FILE).exists()
+    assert not (specs["broken"].run_dir / results.CACHE_FILE).exists()
     (specs["seed3"].checkpoint).unlink()
     missing = evaluate_row(specs["seed3"], FAST)
     assert "checkpoint not found" in missing.error
@@ -264,9 +265,9 @@ def test_rows_from_caches_and_folder_names(runs_root):
     specs = by_name(runs_root)
     for key in ("seed1", "seed2", "seed3", "local"):
         evaluate_row(specs[key], FAST)
-    rows = matrix.rows_from_caches(runs_root)
+    rows = evaluations.rows_from_caches(runs_root)
     assert len(rows) == 4 and all(r.checkpoint for r in rows)
-    grouped = matrix.rows_from_caches(runs_root, group_seeds=True)
+    grouped = evaluations.rows_from_caches(runs_root, group_seeds=True)
     assert len(grouped) == 2 and any(r.extra["n_seeds"] == 3 for r in grouped)
     name = matrix.export_folder_name(grouped, FAST, when=0)
     assert name.startswith("accuracy-") and "forgetnet" in name and "local_transformer" in name and "v2-8ex-len16" in name
@@ -398,7 +399,7 @@ def test_plot_rows_one_row_per_checkpoint_and_settings_the_newest(runs_root):
     other = _eval_run(runs_root, "20200103-000000", str(run / "checkpoint.pt"), 0.75, seq_len=32)
     _eval_run(runs_root, "20200104-000000", None, 0.1, model="no_forget")
     _eval_run(runs_root, "20200105-000000", None, 0.2, model="no_forget")
-    rows, notices = matrix.plot_rows(runs_root)
+    rows, notices = evaluations.plot_rows(runs_root)
     mine = [r for r in rows if r.model == "forgetnet"]
     assert len(mine) == 2  # one per settings, not one per evaluation
     by_len = {r.tasks["multi_hop"]["seq_len"]: r for r in mine}
@@ -411,11 +412,11 @@ def test_plot_rows_one_row_per_checkpoint_and_settings_the_newest(runs_root):
     assert not any(str(other) in n for n in notices)
     # The Evaluate screen's cache of the same checkpoint, evaluated the same way but later, supersedes them.
     evaluate_row(specs["seed1"], FAST)
-    rows, notices = matrix.plot_rows(runs_root)
+    rows, notices = evaluations.plot_rows(runs_root)
     (alike,) = [r for r in rows if r.model == "forgetnet" and r.tasks["multi_hop"]["seq_len"] == 16]
-    cached = matrix.cached_result(run, FAST)
+    cached = results.cached_result(run, FAST)
     assert alike.tasks["multi_hop"]["accuracy"] == cached.tasks["multi_hop"]["accuracy"]
-    assert any(str(newer) in n and matrix.CACHE_FILE in n for n in notices)
+    assert any(str(newer) in n and results.CACHE_FILE in n for n in notices)
     assert len({r.label for r in rows}) == len(rows)
 
 
@@ -427,16 +428,16 @@ def test_plot_rows_notices_unreadable_files_and_folds_seeds(runs_root):
     empty = runs_root / "eval-20200101-000001"
     empty.mkdir()
     (empty / "metrics.json").write_text('{"kind": "eval", "model": "forgetnet", "tasks": {}}')
-    rows, notices = matrix.plot_rows(runs_root)
+    rows, notices = evaluations.plot_rows(runs_root)
     assert rows == []
     assert notices == [f"skipped {bad / 'metrics.json'}: not a readable JSON object",
                        f"skipped {empty / 'metrics.json'}: no per-task accuracy in it"]
-    (specs["seed1"].run_dir / matrix.CACHE_FILE).write_text("{not json")
-    assert any(f"skipped {specs['seed1'].run_dir / matrix.CACHE_FILE}" in n for n in matrix.plot_rows(runs_root)[1])
+    (specs["seed1"].run_dir / results.CACHE_FILE).write_text("{not json")
+    assert any(f"skipped {specs['seed1'].run_dir / results.CACHE_FILE}" in n for n in evaluations.plot_rows(runs_root)[1])
     # Seeds 1 and 2 evaluated by `forgetnet eval`, seed 3 on screen 3, alike: one group of three seeds.
     for i, key in enumerate(("seed1", "seed2")):
         _eval_run(runs_root, f"20200102-00000{i}", str(specs[key].checkpoint), 0.25 * (i + 1), seq_len=16)
     evaluate_row(specs["seed3"], FAST)
-    grouped, _ = matrix.plot_rows(runs_root, group_seeds=True)
+    grouped, _ = evaluations.plot_rows(runs_root, group_seeds=True)
     (group,) = [r for r in grouped if r.extra.get("n_seeds") == 3]
     assert group.label == "forgetnet · changing_facts ×3 seeds"

@@ -6,8 +6,9 @@ import pytest
 
 from forgetnet_core import matrix, runs
 from forgetnet_core.config import EvalSettings, TrainConfig
-from forgetnet_core.matrix import build_rows, cached_result, sweep_specs
-from forgetnet_core.sweep import create_sweep, evaluate_run, read_manifest
+from forgetnet_core.matrix import build_rows
+from forgetnet_core.results import cached_result
+from forgetnet_core.sweep import create_sweep, evaluate_run, read_manifest, sweep_specs
 from forgetnet_core.train import train
 
 BASE = TrainConfig(steps=2, seq_len=16, batch_size=2, d_model=16, memory_slots=4, eval_every=0, eval_batches=1, device="cpu")

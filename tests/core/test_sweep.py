@@ -11,8 +11,9 @@ import pytest
 
 from forgetnet_core import runs
 from forgetnet_core.config import TrainConfig
+from forgetnet_core.evaluations import rows_from_caches
 from forgetnet_core.headline import write_headline
-from forgetnet_core.matrix import CACHE_FILE, rows_from_caches
+from forgetnet_core.results import CACHE_FILE
 from forgetnet_core.sweep import (
     MANIFEST,
     cell_state,
