@@ -157,7 +157,7 @@ def _cache_evaluations(root: Path, notices: list[str]) -> list[_Found]:
 def _result_rows(found: list[_Found], group_seeds: bool):
     """ResultRows of deduplicated evaluations: run directories through build_rows (grouped by seed on request,
     never across settings), stand-alone checkpoints and fresh models as rows of their own."""
-    from .export import ResultRow, unique_labels
+    from .export import FigureRow, unique_labels
 
     per_identity: dict[str, int] = {}
     for f in found:
@@ -171,7 +171,7 @@ def _result_rows(found: list[_Found], group_seeds: bool):
         key = f"{f.identity}@{f.settings_key()}" if several else f.identity
         label = f"{spec.label} · {_settings_words(f.result.settings)}" if several else spec.label
         if spec.run_dir is None or not spec.config:
-            alone.append(ResultRow(label, spec.model, f.result.tasks, f.checkpoint, str(f.source), _extra(f.result)))
+            alone.append(FigureRow(label, spec.model, f.result.tasks, f.checkpoint, str(f.source), _extra(f.result)))
             continue
         config = {**spec.config, "__eval__": f.result.settings} if group_seeds else spec.config
         specs.append(RowSpec(key, label, spec.model, spec.run_dir, spec.seed, config))
@@ -205,7 +205,7 @@ def _settings_words(settings: dict[str, Any]) -> str:
 
 
 def rows_from_caches(runs_dir: str | Path, group_seeds: bool = False):
-    """export.ResultRow for every run under `runs_dir` with a cached matrix result (the newest entry of each).
+    """export.FigureRow for every run under `runs_dir` with a cached matrix result (the newest entry of each).
 
     This is what the Evaluate screen showed. Runs are only grouped when their
     newest entries share settings.
@@ -214,7 +214,7 @@ def rows_from_caches(runs_dir: str | Path, group_seeds: bool = False):
 
 
 def plot_rows(runs_dir: str | Path, group_seeds: bool = False) -> tuple[list[Any], list[str]]:
-    """Everything `forgetnet plot` shows: (export.ResultRow list, notices), one row per checkpoint and settings.
+    """Everything `forgetnet plot` shows: (export.FigureRow list, notices), one row per checkpoint and settings.
 
     Reads every eval-*/metrics.json (`forgetnet eval`, the original's layout)
     and every run's eval_cache.json (the Evaluate screen, `forgetnet sweep`).

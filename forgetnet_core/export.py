@@ -17,7 +17,9 @@ from .config import TASK_NAMES
 
 
 @dataclass
-class ResultRow:
+class FigureRow:
+    """One row of an exported figure or table: a label, its model and its per-task results (matrix rows become these)."""
+
     label: str  # what the row is called in figures and tables
     model: str  # registry name
     tasks: dict[str, dict[str, Any]]  # task -> evaluate_model() result
@@ -33,7 +35,7 @@ class ResultRow:
         return self.extra.get("parameter_count")
 
 
-def task_columns(rows: Iterable[ResultRow]) -> list[str]:
+def task_columns(rows: Iterable[FigureRow]) -> list[str]:
     """The tasks present in any row, in the canonical task order."""
     present = {t for row in rows for t in row.tasks}
     ordered = [t for t in TASK_NAMES if t in present]
@@ -60,7 +62,7 @@ CHANCE = 1 / CHANCE_VALUES  # a uniform guess among the values
 _NICE_STEPS = (0.005, 0.01, 0.02, 0.025, 0.05, 0.1, 0.2, 0.25)
 
 
-def chance_of(rows: Iterable[ResultRow]) -> float | None:
+def chance_of(rows: Iterable[FigureRow]) -> float | None:
     """The chance accuracy the rows share: 1/48, or 1/V when their settings' task knobs put V values in play.
 
     None when rows were evaluated with different numbers of values (no one line is chance for all of them).
@@ -114,7 +116,7 @@ def _wrap(text: str, width: int) -> str:
     )
 
 
-def accuracy_figure(rows: list[ResultRow], title: str = "Held-out accuracy by task", chance: float | None = CHANCE):
+def accuracy_figure(rows: list[FigureRow], title: str = "Held-out accuracy by task", chance: float | None = CHANCE):
     """Grouped bars of accuracy by task, one colour per row, with 95% interval whiskers and the chance line.
 
     The y-axis is scaled to the data (see axis_top); a bar of height 0 is
@@ -184,7 +186,7 @@ def accuracy_figure(rows: list[ResultRow], title: str = "Held-out accuracy by ta
     return fig
 
 
-def heatmap_figure(rows: list[ResultRow], title: str = "Held-out accuracy", chance: float | None = CHANCE):
+def heatmap_figure(rows: list[FigureRow], title: str = "Held-out accuracy", chance: float | None = CHANCE):
     """Rows x tasks heatmap of accuracy with the value (and interval) in each cell.
 
     The colour scale runs from 0 to axis_top of the data, but at least 4x
@@ -268,7 +270,7 @@ FOLDING_RULE = (
 )
 
 
-def table_records(rows: list[ResultRow]) -> list[dict[str, Any]]:
+def table_records(rows: list[FigureRow]) -> list[dict[str, Any]]:
     """One flat record per (row, task), with the TABLE_FIELDS columns.
 
     `interval` says what the 95% interval is: "wilson" (binomial, over the
@@ -293,7 +295,7 @@ def table_records(rows: list[ResultRow]) -> list[dict[str, Any]]:
     return records
 
 
-def to_csv(rows: list[ResultRow]) -> str:
+def to_csv(rows: list[FigureRow]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=TABLE_FIELDS, lineterminator="\n")
     writer.writeheader()
@@ -302,7 +304,7 @@ def to_csv(rows: list[ResultRow]) -> str:
     return buf.getvalue()
 
 
-def to_json(rows: list[ResultRow]) -> str:
+def to_json(rows: list[FigureRow]) -> str:
     """Everything per row: label, model, checkpoint, extras (seeds, settings) and the full per-task results."""
     return json.dumps(
         runs._jsonable(
@@ -326,7 +328,7 @@ def _fmt_acc(r: dict[str, Any] | None) -> str:
     return f"{r['accuracy']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
 
 
-def to_markdown(rows: list[ResultRow]) -> str:
+def to_markdown(rows: list[FigureRow]) -> str:
     """A Markdown table: one line per row, accuracy [95% interval] per task, stale rate, parameters, eval time."""
     tasks = task_columns(rows)
     head = ["model", *tasks, "stale rate (changing_facts)", "params", "eval s"]
@@ -353,7 +355,7 @@ def to_markdown(rows: list[ResultRow]) -> str:
     return "\n".join(lines) + "\n\n" + note + "\n"
 
 
-def plot_data(rows: list[ResultRow]) -> dict[str, Any]:
+def plot_data(rows: list[FigureRow]) -> dict[str, Any]:
     """The original's plot_data.json: tasks, and per model its accuracy by task (plus our intervals)."""
     tasks = task_columns(rows)
     return {
@@ -376,7 +378,7 @@ FORMATS = ("png", "svg", "pdf", "csv", "json", "md")
 
 
 def export_all(
-    rows: list[ResultRow],
+    rows: list[FigureRow],
     output_dir: str | Path,
     formats: Iterable[str] = ("png", "svg", "csv", "json", "md"),
     subtitle: str | None = None,

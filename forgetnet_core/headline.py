@@ -13,7 +13,7 @@ from forgetnet_core.results import RowResult, aggregate
 from . import runs
 from .config import MODEL_NAMES, TASK_NAMES
 from .difficulty import curves, samples_from_sweep, write_difficulty
-from .export import ResultRow, accuracy_figure, heatmap_figure, save_figure
+from .export import FigureRow, accuracy_figure, heatmap_figure, save_figure
 from .sweep import read_manifest, sweep_rows
 from .tasks import NUM_VALUES
 
@@ -24,8 +24,8 @@ CHANCE = 1 / NUM_VALUES  # a uniform guess among the 48 values
 # (eval seed 123, a stream no training or model selection touched).
 
 
-def headline_rows(folder: str | Path) -> list[ResultRow]:
-    """One ResultRow per model (in registry order) whose task results aggregate that task's seeds."""
+def headline_rows(folder: str | Path) -> list[FigureRow]:
+    """One FigureRow per model (in registry order) whose task results aggregate that task's seeds."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     per_cell: dict[tuple[str, str], list[RowResult]] = {}
@@ -41,7 +41,7 @@ def headline_rows(folder: str | Path) -> list[ResultRow]:
             train_time.setdefault(key, []).append(float(original["wall_time_seconds"]))
     models = [m for m in MODEL_NAMES if m in manifest["models"]]
     tasks = [t for t in TASK_NAMES if t in manifest["tasks"]]
-    out: list[ResultRow] = []
+    out: list[FigureRow] = []
     for model in models:
         merged: dict[str, dict[str, Any]] = {}
         params = None
@@ -57,11 +57,11 @@ def headline_rows(folder: str | Path) -> list[ResultRow]:
             params = params or results[0].tasks[task].get("parameter_count")
             merged[task] = agg
         if merged:
-            out.append(ResultRow(model, model, merged, extra={"parameter_count": params}))
+            out.append(FigureRow(model, model, merged, extra={"parameter_count": params}))
     return out
 
 
-def headline_csv(rows: list[ResultRow]) -> str:
+def headline_csv(rows: list[FigureRow]) -> str:
     """model, task, mean accuracy, its 95% t-interval, seeds and their accuracies, stale rate, params, time."""
     buf = io.StringIO()
     fields = ["model", "task", "accuracy_mean", "ci_low", "ci_high", "n_seeds", "seed_accuracies",
@@ -86,7 +86,7 @@ def headline_csv(rows: list[ResultRow]) -> str:
     return buf.getvalue()
 
 
-def headline_markdown(rows: list[ResultRow]) -> str:
+def headline_markdown(rows: list[FigureRow]) -> str:
     """Model x task: mean accuracy [95% t-interval across seeds], stale rate, parameters, training time per run."""
     tasks = [t for t in TASK_NAMES if any(t in r.tasks for r in rows)]
     head = ["model", *tasks, "stale rate (changing_facts)", "params", "train s/run"]

@@ -365,14 +365,14 @@ def sort_value(row: MatrixRow, column: str) -> Any:
 
 
 def export_rows(rows: Sequence[MatrixRow], specs: dict[str, RowSpec] | None = None):
-    """The evaluated lines as export.ResultRow (errors and unevaluated lines left out), in display order.
+    """The evaluated lines as export.FigureRow (errors and unevaluated lines left out), in display order.
 
     Labels are unique, so a figure's legend never lists two entries alike: a
     member of an expanded group is called by its run's own label, plus its run
     directory when its seed has several runs in the group. A group's `extra`
     says how many distinct seeds and runs it holds and which seeds repeat.
     """
-    from .export import ResultRow, unique_labels
+    from .export import FigureRow, unique_labels
 
     out = []
     for row in rows:
@@ -399,7 +399,7 @@ def export_rows(rows: Sequence[MatrixRow], specs: dict[str, RowSpec] | None = No
             extra["folded"] = row.folded()
         if row.kind == "member" and row.parent is not None:
             extra["group"] = row.parent
-        out.append(ResultRow(label, row.model, row.result.tasks, checkpoint, None, extra))
+        out.append(FigureRow(label, row.model, row.result.tasks, checkpoint, None, extra))
     for result_row, label in zip(out, unique_labels([r.label for r in out])):
         result_row.label = label
     return out

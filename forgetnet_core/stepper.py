@@ -4,7 +4,7 @@ The TUI's stepper computes a :class:`StepperTrace` once (in a worker thread)
 and afterwards only indexes it, so a keypress costs microseconds here. Every
 number the screen shows at cursor ``t`` comes from :meth:`StepperTrace.view`,
 which is what the tests compare against the model's own
-:class:`~forgetnet_core.trace.Trace`.
+:class:`~forgetnet_core.trace.SlotTrace`.
 
 Derived quantities (S slots, d width, at token t):
 

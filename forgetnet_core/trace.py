@@ -1,8 +1,8 @@
-"""Trace: a memory model's per-token internals (what it read, wrote, erased) and per-example views for the stepper.
+"""What a memory model did at every token: SlotTrace (the ForgetNet family's slots) and DeltaTrace (a delta rule's state).
 
-A memory model called with ``forward(input_ids, trace=True)`` returns a
-:class:`Trace` in ``ModelOutput.trace``. Every tensor in it is detached from
-the graph and stays on the model's device; ``Trace.example(i)`` slices one
+A memory model called with ``forward(input_ids, trace=True)`` returns one in
+``ModelOutput.trace``: a slot model a :class:`SlotTrace`, a delta-rule model a :class:`DeltaTrace`. Every tensor in it is detached from
+the graph and stays on the model's device; ``SlotTrace.example(i)`` slices one
 example out (batch dim dropped, on CPU) and ``TraceExample.step(t)`` one token,
 which is what the stepper UI shows.
 
@@ -23,7 +23,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-# The tensors that every trace holds, with a leading (B, T) in Trace and (T,) in TraceExample.
+# The tensors that every trace holds, with a leading (B, T) in SlotTrace and (T,) in TraceExample.
 TRACE_TENSORS = (
     "memory_before",
     "memory_after",
@@ -50,7 +50,7 @@ def _index(i: int, n: int, what: str) -> int:
 
 
 @dataclass
-class Trace:
+class SlotTrace:
     """Everything a memory model computed at each token of a batch (detached).
 
     ``memory_before[:, t]`` is M_t (the memory read at step t, before the update)
@@ -103,7 +103,7 @@ class Trace:
 
 @dataclass
 class TraceExample:
-    """One example of a :class:`Trace`: the same fields with the batch dim removed (CPU tensors)."""
+    """One example of a :class:`SlotTrace`: the same fields with the batch dim removed (CPU tensors)."""
 
     memory_before: Tensor  # (T, S, d)
     memory_after: Tensor  # (T, S, d)
@@ -274,4 +274,4 @@ class DeltaTrace:
         return int(self.beta.shape[2])
 
 
-__all__ = ["DELTA_TRACE_TENSORS", "DeltaTrace", "TRACE_TENSORS", "Trace", "TraceExample", "TraceStep"]
+__all__ = ["DELTA_TRACE_TENSORS", "DeltaTrace", "TRACE_TENSORS", "SlotTrace", "TraceExample", "TraceStep"]

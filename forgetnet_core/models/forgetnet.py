@@ -35,7 +35,7 @@ from forgetnet_core.config import ModelConfig
 from forgetnet_core.models.fast import fast_forward
 from forgetnet_core.models.layers import maybe_conv
 from forgetnet_core.models.registry import ModelOutput, check_input
-from forgetnet_core.trace import Trace
+from forgetnet_core.trace import SlotTrace
 
 
 class ForgetNet(nn.Module):
@@ -223,7 +223,7 @@ class ForgetNet(nn.Module):
         out = ModelOutput(answer_logits=answer_logits, token_logits=token_logits, stats=stats)
         if trace:
             memory_all = torch.stack(states, dim=1)  # (B, T+1, S, d) M_0..M_T
-            out.trace = Trace(
+            out.trace = SlotTrace(
                 memory_before=memory_all[:, :-1],
                 memory_after=memory_all[:, 1:],
                 read_weights=torch.stack(reads, dim=1),

@@ -15,11 +15,11 @@ from forgetnet_core.config import (  # noqa: E402
     MEMORY_MODELS,  # every model with a recurrent memory state (SLOT_MODELS + DELTA_MODELS)
     MODEL_NAMES,
     ORIGINAL_MODELS,
-    SLOT_MODELS,  # the ForgetNet family: an S x d slot memory bank; trace=True gives a Trace
+    SLOT_MODELS,  # the ForgetNet family: an S x d slot memory bank; trace=True gives a SlotTrace
     TRANSFORMER_MODELS,  # baselines: no memory, empty stats, no trace
     ModelConfig,  # the sizes every model is built with (torch-free, in config/model.py)
 )
-from forgetnet_core.trace import Trace
+from forgetnet_core.trace import DeltaTrace, SlotTrace
 
 # Keys of ModelOutput.stats for memory models (0-d tensors, detached); transformers return {}.
 # Delta-rule models report erase_strength as the forget gate's mean 1 - alpha_t (0 without one),
@@ -34,7 +34,7 @@ class ModelOutput:
     answer_logits: torch.Tensor  # (B, T, V) answer head at every position; the benchmark reads [:, -1]
     token_logits: torch.Tensor  # (B, T, V) next-token prediction at every position (trained by the aux loss)
     stats: dict[str, torch.Tensor] = field(default_factory=dict)  # MEMORY_STATS -> 0-d tensor; {} for transformers
-    trace: Optional[Trace] = None  # per-token internals, only for memory models called with trace=True
+    trace: Optional[SlotTrace | DeltaTrace] = None  # per-token internals, only for memory models called with trace=True
 
 
 def check_input(input_ids: torch.Tensor, position_offset: int, config: ModelConfig) -> None:

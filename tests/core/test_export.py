@@ -125,12 +125,12 @@ def test_plot_command_writes_the_originals_outputs_and_more(tmp_path, capsys):
 LONG = "forgetnet_delta_no_surprise"
 
 
-def _row(label: str, accs: dict[str, float], model: str = "forgetnet", **extra) -> export.ResultRow:
+def _row(label: str, accs: dict[str, float], model: str = "forgetnet", **extra) -> export.FigureRow:
     tasks = {t: {"accuracy": a, "ci_low": max(0.0, a - 0.01), "ci_high": a + 0.015} for t, a in accs.items()}
-    return export.ResultRow(label, model, tasks, extra=dict(extra))
+    return export.FigureRow(label, model, tasks, extra=dict(extra))
 
 
-def _near_chance_rows() -> list[export.ResultRow]:
+def _near_chance_rows() -> list[export.FigureRow]:
     tasks = list(FAST.tasks)
     return [
         _row("forgetnet (run-a)", {t: 0.02 + 0.004 * i for i, t in enumerate(tasks)}),

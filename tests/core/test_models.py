@@ -21,7 +21,7 @@ from forgetnet_core.models import (
     parameter_count,
 )
 from forgetnet_core.models.registry import MEMORY_STATS
-from forgetnet_core.trace import TRACE_TENSORS, Trace, TraceExample
+from forgetnet_core.trace import TRACE_TENSORS, SlotTrace, TraceExample
 
 # Small sizes so every test runs in well under a second on CPU.
 SMALL = dict(vocab_size=32, d_model=16, memory_slots=4, window=3, max_seq_len=40, n_heads=2, d_ff=32)
@@ -207,7 +207,7 @@ def test_trace_is_the_computation(name):
     plain = model(x)
     out = model(x, trace=True)
     tr = out.trace
-    assert isinstance(tr, Trace)
+    assert isinstance(tr, SlotTrace)
     B, T, S, d, V, w = 3, 14, SMALL["memory_slots"], SMALL["d_model"], SMALL["vocab_size"], SMALL["window"]
     expected = {
         "memory_before": (B, T, S, d),
