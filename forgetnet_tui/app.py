@@ -13,7 +13,6 @@ from typing import Iterable
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 
@@ -22,6 +21,7 @@ from forgetnet_core.matrix import results_root
 from forgetnet_core.runs import CHECKPOINT_FILE, effective_state, read_status
 
 from .launchers import DetachedLauncher, Launcher
+from .messages import DeviceResolved, RunControlled, RunLaunched
 from .widgets.charts import ColourBook
 
 SCREENS = (("runs", "Runs", "1"), ("train", "Train", "2"), ("evaluate", "Evaluate", "3"), ("stepper", "Stepper", "4"))
@@ -36,31 +36,6 @@ class StepperOptions:
     task: str = "changing_facts"
     seed: int = 0
     suite: str = "v2"
-
-
-class DeviceResolved(Message):
-    """The training device was described (torch imported in a worker)."""
-
-    def __init__(self, label: str) -> None:
-        super().__init__()
-        self.label = label
-
-
-class RunLaunched(Message):
-    def __init__(self, path: Path, resumed: bool = False) -> None:
-        super().__init__()
-        self.path = path
-        self.resumed = resumed
-
-
-class RunControlled(Message):
-    """A stop/delete finished (or failed); `message` says what happened."""
-
-    def __init__(self, message: str, severity: str = "information", changed: bool = True) -> None:
-        super().__init__()
-        self.message = message
-        self.severity = severity
-        self.changed = changed
 
 
 class ForgetNetLab(App):
@@ -163,7 +138,7 @@ class ForgetNetLab(App):
         self.lab_screens["train"].show_runs(primary, list(overlays))  # type: ignore[attr-defined]
 
     def action_help(self) -> None:
-        from .screens.dialogs import HelpScreen
+        from .dialogs.help import HelpScreen
 
         screen = self.screen
         rows: list[tuple[int, str, str, str]] = []
@@ -254,7 +229,7 @@ class ForgetNetLab(App):
             self.post_message(RunControlled(f"{path.name} is not running here", "warning", False))
 
     def delete_run(self, path: Path, state: str) -> None:
-        from .screens.dialogs import ConfirmScreen
+        from .dialogs.confirm import ConfirmScreen
 
         if state == "running":
             self.notify("Stop the run before deleting it", severity="warning")

@@ -13,33 +13,40 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from forgetnet_core.config import EvalSettings
+from forgetnet_core.listing import RunLister
 from forgetnet_core.matrix import (
     SORTABLE,
     MatrixRow,
-    RowResult,
     RowSpec,
     build_rows,
-    cached_result,
     export_folder_name,
     export_rows,
     folded_note,
     results_root,
-    sweep_specs,
     where_files_are,
 )
-from forgetnet_core.listing import RunLister
+from forgetnet_core.results import RowResult, cached_result
 from forgetnet_core.runs import unique_dir
+from forgetnet_core.sweep import sweep_specs
 
-from ..widgets.eval_dialogs import (
-    CheckpointPicker,
-    ExportDialog,
-    FreshModelPicker,
-    SweepPicker,
+from ..dialogs.checkpoint_picker import CheckpointPicker
+from ..dialogs.export_dialog import ExportDialog
+from ..dialogs.fresh_model_picker import FreshModelPicker
+from ..dialogs.sweep_picker import SweepPicker
+from ..messages import (
+    CachesRead,
+    EvaluationEnded,
+    MatrixExported,
+    RowEvaluated,
+    RowProgressed,
+    RowsLoaded,
+    RowStarted,
+    SettingsEdited,
+    SweepLoaded,
 )
 from ..widgets.eval_matrix import EvalMatrix, status_cell
 from ..widgets.eval_settings import EvalSettingsForm
@@ -60,16 +67,7 @@ class EvaluateScreen(Screen):
     """Rows: checkpoints picked from the runs directory and fresh models. Columns: tasks. Cells: heatmap of accuracy."""
 
     TITLE = "forgetnet-lab · Evaluate"
-    DEFAULT_CSS = """
-    EvaluateScreen #eval-body { height: 1fr; }
-    EvaluateScreen #eval-settings-pane { width: 30; border-right: vkey $panel; }
-    EvaluateScreen #eval-settings-pane.-hidden { display: none; }
-    EvaluateScreen #eval-main { width: 1fr; }
-    EvaluateScreen .pane-title { text-style: bold; padding: 0 1; }
-    EvaluateScreen #eval-title { height: 1; padding: 0 1; }
-    EvaluateScreen #eval-empty { padding: 1 2; color: $text-muted; }
-    EvaluateScreen #eval-detail { height: 2; padding: 0 1; color: $text-muted; }
-    """
+    CSS_PATH = "evaluate.tcss"
     BINDINGS = [
         Binding("e", "evaluate", "Evaluate"),
         Binding("c", "cancel", "Cancel"),
@@ -96,78 +94,6 @@ class EvaluateScreen(Screen):
         ("Evaluate: accuracy against a task knob", "Score the rows at several records / keys / ... values and draw where each breaks (d)", "difficulty"),
         ("Evaluate: group seeds on/off", "One row per experiment, or one per run (g)", "toggle_grouping"),
     )
-
-    # ------------------------------------------------------------------ messages (posted from worker threads)
-
-    class RowsLoaded(Message):
-        """The runs directory's checkpoints and their cached results (for `settings_key`)."""
-
-        def __init__(self, specs: list[RowSpec], results: dict[str, RowResult], settings_key: str) -> None:
-            super().__init__()
-            self.specs = specs
-            self.results = results
-            self.settings_key = settings_key
-
-    class CachesRead(Message):
-        """Cached results of the checkpoint rows for `settings_key` (after the settings or the rows changed)."""
-
-        def __init__(self, results: dict[str, RowResult], settings_key: str, keys: list[str]) -> None:
-            super().__init__()
-            self.results = results
-            self.settings_key = settings_key
-            self.keys = keys
-
-    class SweepLoaded(Message):
-        """A sweep's rows, the settings in its manifest and the cached results for them (or why it could not be read)."""
-
-        def __init__(
-            self,
-            folder: Path,
-            specs: list[RowSpec],
-            settings: EvalSettings | None,
-            results: dict[str, RowResult],
-            error: str | None = None,
-        ) -> None:
-            super().__init__()
-            self.folder = folder
-            self.specs = specs
-            self.settings = settings
-            self.results = results
-            self.error = error
-
-    class RowStarted(Message):
-        def __init__(self, key: str) -> None:
-            super().__init__()
-            self.key = key
-
-    class RowProgressed(Message):
-        def __init__(self, key: str, done: int, total: int) -> None:
-            super().__init__()
-            self.key = key
-            self.done = done
-            self.total = total
-
-    class RowEvaluated(Message):
-        def __init__(self, key: str, result: RowResult, settings_key: str) -> None:
-            super().__init__()
-            self.key = key
-            self.result = result
-            self.settings_key = settings_key
-
-    class EvaluationEnded(Message):
-        def __init__(self, cancelled: bool, rows: int, errors: int, seconds: float) -> None:
-            super().__init__()
-            self.cancelled = cancelled
-            self.rows = rows
-            self.errors = errors
-            self.seconds = seconds
-
-    class ExportFinished(Message):
-        def __init__(self, folder: Path | None, paths: list[Path], error: str | None) -> None:
-            super().__init__()
-            self.folder = folder
-            self.paths = paths
-            self.error = error
 
     # ------------------------------------------------------------------ set-up
 
@@ -245,9 +171,9 @@ class EvaluateScreen(Screen):
             hit = cached_result(spec.run_dir, settings)  # type: ignore[arg-type]
             if hit is not None:
                 results[spec.key] = hit
-        self.post_message(self.RowsLoaded(specs, results, settings.cache_key()))
+        self.post_message(RowsLoaded(specs, results, settings.cache_key()))
 
-    def on_evaluate_screen_rows_loaded(self, message: RowsLoaded) -> None:
+    def on_rows_loaded(self, message: RowsLoaded) -> None:
         if self.sweep is not None:
             return  # a sweep was loaded before the runs directory's listing arrived: it wins
         self.loaded = True
@@ -269,9 +195,9 @@ class EvaluateScreen(Screen):
             hit = cached_result(spec.run_dir, settings)  # type: ignore[arg-type]
             if hit is not None:
                 results[spec.key] = hit
-        self.post_message(self.CachesRead(results, settings.cache_key(), [s.key for s in specs]))
+        self.post_message(CachesRead(results, settings.cache_key(), [s.key for s in specs]))
 
-    def on_evaluate_screen_caches_read(self, message: CachesRead) -> None:
+    def on_caches_read(self, message: CachesRead) -> None:
         if message.settings_key != self.settings.cache_key() or self.evaluating:
             return
         for key in message.keys:
@@ -388,8 +314,8 @@ class EvaluateScreen(Screen):
 
     # ------------------------------------------------------------------ settings
 
-    @on(EvalSettingsForm.Changed)
-    def _settings_changed(self, message: EvalSettingsForm.Changed) -> None:
+    @on(SettingsEdited)
+    def _settings_changed(self, message: SettingsEdited) -> None:
         if message.settings is None or message.settings == self.settings:
             return
         self.settings = message.settings
@@ -488,7 +414,7 @@ class EvaluateScreen(Screen):
         for spec in todo:
             if stop.is_set():
                 break
-            self.post_message(self.RowStarted(spec.key))
+            self.post_message(RowStarted(spec.key))
             last = 0.0
 
             def progress(done: int, total: int, key: str = spec.key) -> None:
@@ -496,7 +422,7 @@ class EvaluateScreen(Screen):
                 now = time.monotonic()
                 if done == total or now - last >= PROGRESS_INTERVAL:
                     last = now
-                    self.post_message(self.RowProgressed(key, done, total))
+                    self.post_message(RowProgressed(key, done, total))
 
             try:
                 result = self.row_evaluator(spec, settings, device, stop, progress, use_cache)
@@ -507,14 +433,14 @@ class EvaluateScreen(Screen):
                 result = RowResult(settings=settings.to_dict(), error=text[:300], evaluated_at=time.time())
             rows += 1
             errors += bool(result.error)
-            self.post_message(self.RowEvaluated(spec.key, result, settings_key))
-        self.post_message(self.EvaluationEnded(stop.is_set(), rows, errors, time.perf_counter() - started))
+            self.post_message(RowEvaluated(spec.key, result, settings_key))
+        self.post_message(EvaluationEnded(stop.is_set(), rows, errors, time.perf_counter() - started))
 
-    def on_evaluate_screen_row_started(self, message: RowStarted) -> None:
+    def on_row_started(self, message: RowStarted) -> None:
         self.row_state[message.key] = "running"
         self._redraw_status(message.key)
 
-    def on_evaluate_screen_row_progressed(self, message: RowProgressed) -> None:
+    def on_row_progressed(self, message: RowProgressed) -> None:
         if self.row_state.get(message.key) != "running":
             return
         self.progress[message.key] = (message.done, message.total)
@@ -525,7 +451,7 @@ class EvaluateScreen(Screen):
             if key in row.members and (row.kind == "group" or row.key == key):
                 self.matrix.set_status(row.key, self._status(row))
 
-    def on_evaluate_screen_row_evaluated(self, message: RowEvaluated) -> None:
+    def on_row_evaluated(self, message: RowEvaluated) -> None:
         self.row_state.pop(message.key, None)
         self.progress.pop(message.key, None)
         spec = next((s for s in self.specs if s.key == message.key), None)
@@ -535,7 +461,7 @@ class EvaluateScreen(Screen):
             self.results[message.key] = message.result
         self.refresh_matrix()
 
-    def on_evaluate_screen_evaluation_ended(self, message: EvaluationEnded) -> None:
+    def on_evaluation_ended(self, message: EvaluationEnded) -> None:
         self.evaluating = False
         self._stop = None
         self.query_one(EvalSettingsForm).disabled = False
@@ -600,16 +526,16 @@ class EvaluateScreen(Screen):
             specs, settings = sweep_specs(folder)
         except (ValueError, KeyError, TypeError, OSError) as exc:
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            self.post_message(self.SweepLoaded(folder, [], None, {}, text[:300]))
+            self.post_message(SweepLoaded(folder, [], None, {}, text[:300]))
             return
         results = {}
         for spec in specs:
             hit = cached_result(spec.run_dir, settings)  # type: ignore[arg-type]
             if hit is not None:
                 results[spec.key] = hit
-        self.post_message(self.SweepLoaded(folder, specs, settings, results))
+        self.post_message(SweepLoaded(folder, specs, settings, results))
 
-    def on_evaluate_screen_sweep_loaded(self, message: SweepLoaded) -> None:
+    def on_sweep_loaded(self, message: SweepLoaded) -> None:
         if message.error is not None or message.settings is None:
             self._update_title()
             self.notify(f"Cannot load sweep {message.folder.name}: {message.error}", severity="error", timeout=6, markup=False)
@@ -728,8 +654,8 @@ class EvaluateScreen(Screen):
         return Path(folder).resolve() if folder is not None else results_root(self.runs_dir)
 
     def action_difficulty(self) -> None:
-        """Score the rows at several values of one task knob and draw accuracy against it (screens/difficulty.py)."""
-        from .difficulty import DifficultyDialog, lines_from_rows
+        """Score the rows at several values of one task knob and draw accuracy against it (dialogs/difficulty.py)."""
+        from ..dialogs.difficulty import DifficultyDialog, lines_from_rows
 
         lines = lines_from_rows(self.rows, {s.key: s for s in self.specs})
         if not lines:
@@ -777,11 +703,11 @@ class EvaluateScreen(Screen):
                 shot.write_text(screenshot)
                 paths.append(shot)
         except Exception as exc:  # noqa: BLE001 - a full disk or a read-only folder is a notification, not a crash
-            self.post_message(self.ExportFinished(folder, [], str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__))
+            self.post_message(MatrixExported(folder, [], str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__))
             return
-        self.post_message(self.ExportFinished(folder, paths, None))
+        self.post_message(MatrixExported(folder, paths, None))
 
-    def on_evaluate_screen_export_finished(self, message: ExportFinished) -> None:
+    def on_matrix_exported(self, message: MatrixExported) -> None:
         if message.error:
             self.notify(f"Export failed: {message.error}", severity="error", timeout=8, markup=False)
             return

@@ -10,15 +10,15 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Label
 from textual.worker import get_current_worker
 
 from forgetnet_core.config import TrainConfig
-from forgetnet_core.listing import Listing, RunLister
+from forgetnet_core.listing import RunLister
 
+from ..messages import LaunchRequested, RunsScanned
 from ..widgets.config_form import ConfigForm
 from ..widgets.header import LabHeader
 from ..widgets.keybar import KeyBar
@@ -32,6 +32,7 @@ class RunsScreen(Screen):
     """Configure and launch runs; watch, stop, resume and delete them; expand a sweep into its runs."""
 
     TITLE = "forgetnet-lab · Runs"
+    CSS_PATH = "runs.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
         Binding("enter", "open_run", "Open"),
@@ -57,13 +58,6 @@ class RunsScreen(Screen):
         ("Run: copy config to the form", "Fill the form from the highlighted run, or a sweep's base config (c)", "copy_config"),
         ("Sweep: expand or collapse", "Show the highlighted sweep's runs, or fold them back into one row (e, or enter on the sweep)", "toggle_sweep"),
     )
-
-    class RunsScanned(Message):
-        """A fresh listing of the runs directory (runs and sweeps), made in a worker thread."""
-
-        def __init__(self, listing: Listing) -> None:
-            super().__init__()
-            self.listing = listing
 
     def __init__(self, runs_dir: Path, poll_interval: float = 1.0) -> None:
         super().__init__()
@@ -113,9 +107,9 @@ class RunsScreen(Screen):
     def _scan(self) -> None:
         listing = self.lister.scan()
         if not get_current_worker().is_cancelled:
-            self.post_message(self.RunsScanned(listing))
+            self.post_message(RunsScanned(listing))
 
-    def on_runs_screen_runs_scanned(self, message: RunsScanned) -> None:
+    def on_runs_scanned(self, message: RunsScanned) -> None:
         self.scans += 1
         table = self.query_one(RunsTable)
         before = (table.current_key, table.current_run.state if table.current_run else None)
@@ -244,6 +238,6 @@ class RunsScreen(Screen):
     def action_focus_table(self) -> None:
         self.table.focus()
 
-    @on(ConfigForm.LaunchRequested)
-    def _launch(self, message: ConfigForm.LaunchRequested) -> None:
+    @on(LaunchRequested)
+    def _launch(self, message: LaunchRequested) -> None:
         self.lab.launch_run(message.config)

@@ -15,20 +15,19 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
-from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Header, Label, OptionList
-from textual.widgets.option_list import Option
+from textual.widgets import Header
 from textual.worker import get_current_worker
 
+from ..dialogs.model_picker import ModelPicker
+from ..messages import ExportWritten, TraceFailed, TracesComputed
 from ..widgets.keybar import KeyBar
 from ..widgets.stepper_panel import ModelPanel
 from ..widgets.stepper_strip import TokenStrip
@@ -43,75 +42,12 @@ class _PanelScroll(VerticalScroll, can_focus=False):
 
 
 @dataclass
-class _Loaded:
+class Loaded:
     """What one worker run produced: the traces of the primary (and compared) model on one example."""
 
     source: Any  # ModelSource of the primary model
     primary: Any  # StepperTrace
     compare: Any  # StepperTrace | None
-
-
-class ModelPicker(ModalScreen[Optional[Any]]):
-    """Choose a model: a run's checkpoint, a bundled checkpoint, or a fresh model of any architecture."""
-
-    DEFAULT_CSS = """
-    ModelPicker { align: center middle; background: $background 60%; }
-    ModelPicker > Vertical {
-        width: auto; max-width: 90%; height: auto; max-height: 90%;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
-    ModelPicker OptionList { width: 80; max-width: 100%; height: auto; max-height: 18; }
-    ModelPicker #picker-hint { color: $text-muted; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    class SourcesListed(Message):
-        def __init__(self, sources: list[Any]) -> None:
-            super().__init__()
-            self.sources = sources
-
-    def __init__(self, title: str, runs_dir: Path) -> None:
-        super().__init__()
-        self.picker_title = title
-        self.runs_dir = runs_dir
-        self.sources: list[Any] = []
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(Text(self.picker_title, style="bold"))
-            yield OptionList(id="model-options")
-            yield Label(f"checkpoints in {self.runs_dir}, the bundled ones, fresh models · enter picks · esc cancels",
-                        id="picker-hint")
-
-    def on_mount(self) -> None:
-        self.query_one(OptionList).loading = True
-        self._list()
-
-    @work(thread=True, exclusive=True, exit_on_error=False)
-    def _list(self) -> None:
-        from forgetnet_core.checkpoints import bundled_sources, checkpoint_source, fresh_source
-        from forgetnet_core.config import MODEL_NAMES
-        from forgetnet_core.listing import RunLister
-
-        runs = RunLister(self.runs_dir, metrics=False).scan().with_checkpoint()  # runs and sweep cells, newest first
-        sources = [checkpoint_source(info.path) for info in runs] + bundled_sources() + [fresh_source(n) for n in MODEL_NAMES]
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.SourcesListed(sources))
-
-    def on_model_picker_sources_listed(self, message: SourcesListed) -> None:
-        self.sources = message.sources
-        options = self.query_one(OptionList)
-        options.loading = False
-        options.add_options([Option(s.label, id=str(i)) for i, s in enumerate(self.sources)])
-        options.highlighted = 0
-        options.focus()
-
-    @on(OptionList.OptionSelected)
-    def _picked(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self.sources[int(event.option.id)])
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class StepperScreen(Screen):
@@ -148,56 +84,8 @@ class StepperScreen(Screen):
         ("Stepper: compare models", "Two models side by side on the same example (c)", "compare"),
         ("Stepper: export", "SVG of the screen, PNGs of the beliefs and of the memory over time, under results/ beside the runs (x)", "export"),
     )
-    DEFAULT_CSS = """
-    StepperScreen #stepper-strip { background: $boost; }
-    StepperScreen #panels-scroll { height: 1fr; }
-    StepperScreen #panels { height: auto; padding: 0 1; }
-    StepperScreen #panel-b { display: none; border-left: vkey $panel-lighten-1; padding-left: 1; }
-    StepperScreen.-compare #panel-b { display: block; }
-    /* Compare: two narrow panels; beliefs on top, the memory folded (slots) or S(t) and the net write (matrix)
-       with the readout beside it, no bars. */
-    StepperScreen.-compare ModelPanel .top-beliefs { display: block; }
-    StepperScreen.-compare ModelPanel MemoryHeatmap, StepperScreen.-compare ModelPanel MatrixView { width: 27; }
-    StepperScreen.-compare ModelPanel SlotBars, StepperScreen.-compare ModelPanel HeadBars { display: none; }
-    StepperScreen.-compare ModelPanel .memory-row .side { display: block; }
-    StepperScreen.-compare ModelPanel .time-row .side { display: none; }
-    StepperScreen.-compare ModelPanel Timeline { width: 1fr; }
-    /* Under 110 columns: beliefs on top, each panel's rows stack (scroll with the mouse or pgup/pgdn);
-       compared panels stack too. */
-    StepperScreen.-narrow ModelPanel .top-beliefs { display: block; }
-    StepperScreen.-narrow ModelPanel .time-row BeliefView { display: none; }
-    StepperScreen.-narrow ModelPanel .memory-row, StepperScreen.-narrow ModelPanel .time-row { layout: vertical; }
-    StepperScreen.-narrow ModelPanel MemoryHeatmap, StepperScreen.-narrow ModelPanel MatrixView,
-    StepperScreen.-narrow ModelPanel Timeline { width: 1fr; }
-    StepperScreen.-narrow ModelPanel SlotBars, StepperScreen.-narrow ModelPanel HeadBars { padding-left: 0; }
-    StepperScreen.-narrow ModelPanel .side { padding-left: 0; }
-    StepperScreen.-narrow #panels { layout: vertical; }
-    StepperScreen.-narrow #panel-b { border-left: none; padding-left: 0; border-top: hkey $panel-lighten-1; }
-    StepperScreen.-narrow.-compare ModelPanel .memory-row { layout: horizontal; }
-    StepperScreen.-narrow.-compare ModelPanel MemoryHeatmap, StepperScreen.-narrow.-compare ModelPanel MatrixView { width: 27; }
-    StepperScreen.-narrow.-compare ModelPanel .memory-row .side { padding-left: 1; }
-    """
+    CSS_PATH = "stepper.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
-
-    class TracesComputed(Message):
-        """The worker traced the example through the model(s)."""
-
-        def __init__(self, generation: int, loaded: _Loaded) -> None:
-            super().__init__()
-            self.generation = generation
-            self.loaded = loaded
-
-    class TraceFailed(Message):
-        def __init__(self, generation: int, error: str) -> None:
-            super().__init__()
-            self.generation = generation
-            self.error = error
-
-    class ExportWritten(Message):
-        def __init__(self, paths: list[Path], error: str | None = None) -> None:
-            super().__init__()
-            self.paths = paths
-            self.error = error
 
     def __init__(self, checkpoint: str | None = None, task: str = "changing_facts", seed: int = 0, suite: str = "v2") -> None:
         super().__init__()
@@ -267,10 +155,10 @@ class StepperScreen(Screen):
             other = self._trace_for(compare, task, seed, suite) if compare is not None else None
         except Exception as exc:  # noqa: BLE001 - shown to the user, the screen stays usable
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            self.post_message(self.TraceFailed(generation, message))
+            self.post_message(TraceFailed(generation, message))
             return
         if not get_current_worker().is_cancelled:
-            self.post_message(self.TracesComputed(generation, _Loaded(source, primary, other)))
+            self.post_message(TracesComputed(generation, Loaded(source, primary, other)))
 
     def _trace_for(self, source: Any, task: str, seed: int, suite: str) -> Any:
         """The StepperTrace of `source` on (task, seed, suite), from the cache or computed now (worker thread)."""
@@ -289,7 +177,7 @@ class StepperScreen(Screen):
             self._traces[key] = trace
             return trace
 
-    def on_stepper_screen_traces_computed(self, message: TracesComputed) -> None:
+    def on_traces_computed(self, message: TracesComputed) -> None:
         if message.generation != self._generation:
             return
         self.query_one("#panels").loading = False
@@ -301,7 +189,7 @@ class StepperScreen(Screen):
         self.show_cursor()
         self.refresh_bindings()  # h works only with a delta-rule memory on screen
 
-    def on_stepper_screen_trace_failed(self, message: TraceFailed) -> None:
+    def on_trace_failed(self, message: TraceFailed) -> None:
         if message.generation != self._generation:
             return
         self.query_one("#panels").loading = False
@@ -509,11 +397,11 @@ class StepperScreen(Screen):
                 save = save_slot_time_png if what == "memory" else save_belief_png
                 paths.append(save(tr, path, cursor))
         except Exception as exc:  # noqa: BLE001
-            self.post_message(self.ExportWritten(paths, f"{type(exc).__name__}: {exc}"))
+            self.post_message(ExportWritten(paths, f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(self.ExportWritten(paths))
+        self.post_message(ExportWritten(paths))
 
-    def on_stepper_screen_export_written(self, message: ExportWritten) -> None:
+    def on_export_written(self, message: ExportWritten) -> None:
         listing = "\n".join(str(p) for p in message.paths)
         if message.error:
             self.notify(f"{listing}\nPNG failed: {message.error}", title="Stepper export", severity="warning", timeout=10)

@@ -13,7 +13,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
-from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -30,6 +29,7 @@ from forgetnet_core.runs import (
     read_status,
 )
 
+from ..messages import ChartResized, ChartsRendered, DefaultRunFound, MetricsPolled
 from ..series import (
     CHUNK_BYTES,
     EMPTY_SNAPSHOT,
@@ -126,6 +126,7 @@ class TrainScreen(Screen):
     """Watch runs train. The first run is the main one (progress, Stop); others are overlaid in their own colours."""
 
     TITLE = "forgetnet-lab · Train"
+    CSS_PATH = "train.tcss"
     BINDINGS = [
         Binding("s", "toggle_smooth", "Smooth"),
         Binding("g", "toggle_log", "Log loss"),
@@ -142,23 +143,6 @@ class TrainScreen(Screen):
 
     smooth: reactive[bool] = reactive(False, init=False)
     log_loss: reactive[bool] = reactive(False, init=False)
-
-    class Polled(Message):
-        def __init__(self, updates: list[FeedUpdate]) -> None:
-            super().__init__()
-            self.updates = updates
-
-    class ChartsRendered(Message):
-        def __init__(self, texts: dict[str, Text], titles: dict[str, str], legends: dict[str, Text]) -> None:
-            super().__init__()
-            self.texts = texts
-            self.titles = titles
-            self.legends = legends
-
-    class DefaultRunFound(Message):
-        def __init__(self, path: Path | None) -> None:
-            super().__init__()
-            self.path = path
 
     def __init__(
         self,
@@ -249,9 +233,9 @@ class TrainScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train-default")
     def _find_default_run(self) -> None:
-        self.post_message(self.DefaultRunFound(newest_run(self.runs_dir)))
+        self.post_message(DefaultRunFound(newest_run(self.runs_dir)))
 
-    def on_train_screen_default_run_found(self, message: DefaultRunFound) -> None:
+    def on_default_run_found(self, message: DefaultRunFound) -> None:
         if message.path is not None and not self.feeds:
             self.show_runs(message.path)
 
@@ -286,10 +270,10 @@ class TrainScreen(Screen):
                     if not source.reader.more:
                         break
                     if time.monotonic() - posted_at > LOAD_POST_INTERVAL:  # a long file: draw what is read so far
-                        self.post_message(self.Polled([self._update(path, source, bad, status, state, config)]))
+                        self.post_message(MetricsPolled([self._update(path, source, bad, status, state, config)]))
                         bad, posted_at = 0, time.monotonic()
                 updates.append(self._update(path, source, bad, status, state, config))
-        self.post_message(self.Polled(updates))
+        self.post_message(MetricsPolled(updates))
 
     @staticmethod
     def _update(path: Path, source: FeedSource, bad: int, status: dict[str, Any] | None, state: str, config: dict[str, Any] | None) -> FeedUpdate:
@@ -301,7 +285,7 @@ class TrainScreen(Screen):
         reading = source.reader.fraction_read if source.reader.more else None
         return FeedUpdate(path=path, source=source, series=snapshot, bad=bad, status=status, state=state, config=config, reading=reading)
 
-    def on_train_screen_polled(self, message: Polled) -> None:
+    def on_metrics_polled(self, message: MetricsPolled) -> None:
         changed = loaded = False
         for update in message.updates:
             feed = self.feeds.get(update.path)
@@ -443,9 +427,9 @@ class TrainScreen(Screen):
             texts[name] = render_chart(spec, width, height)
             legends[name] = chart_legend(spec)
         if not get_current_worker().is_cancelled:
-            self.post_message(self.ChartsRendered(texts, titles, legends))
+            self.post_message(ChartsRendered(texts, titles, legends))
 
-    def on_train_screen_charts_rendered(self, message: ChartsRendered) -> None:
+    def on_charts_rendered(self, message: ChartsRendered) -> None:
         self.redraws += 1
         for name, text in message.texts.items():
             chart = self.query_one(f"#chart-{name}", LineChart)
@@ -453,7 +437,7 @@ class TrainScreen(Screen):
             chart.border_title = message.titles[name]
             chart.border_subtitle = message.legends[name]
 
-    @on(LineChart.Resized)
+    @on(ChartResized)
     def _chart_resized(self) -> None:
         self.request_redraw()
 
@@ -480,7 +464,7 @@ class TrainScreen(Screen):
         self.lab.stop_run(self.primary)
 
     def action_pick_overlay(self) -> None:
-        from .dialogs import OverlayPicker
+        from ..dialogs.overlay_picker import OverlayPicker
 
         def chosen(paths: list[Path] | None) -> None:
             if paths is not None and self.primary is not None:

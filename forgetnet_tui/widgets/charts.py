@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from rich.text import Text
-from textual.message import Message
 from textual.widgets import Static
+
+from ..messages import ChartResized
 
 # 256-colour codes (not 0-15, which terminals re-theme), distinct on dark and light backgrounds.
 # Runs get these (the main run's main series is drawn in its run colour)...
@@ -430,11 +431,8 @@ class LineChart(Static):
     }
     """
 
-    class Resized(Message):
-        """The chart's drawing area changed size."""
-
     def on_resize(self) -> None:
-        self.post_message(self.Resized())
+        self.post_message(ChartResized())
 
     @property
     def plot_size(self) -> tuple[int, int]:

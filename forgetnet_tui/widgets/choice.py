@@ -10,59 +10,15 @@ from typing import Sequence
 
 from rich.text import Text
 from textual import events
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import OptionList
-from textual.widgets.option_list import Option
 
-
-class ChoiceMenu(ModalScreen[str | None]):
-    """The full list of a ChoiceField's options, under the field."""
-
-    DEFAULT_CSS = """
-    ChoiceMenu { background: $background 30%; }
-    ChoiceMenu OptionList { width: auto; min-width: 20; height: auto; max-height: 12; border: round $accent; }
-    """
-    BINDINGS = [Binding("escape", "dismiss_none", "Close")]
-
-    def __init__(self, options: Sequence[str], value: str, x: int, y: int) -> None:
-        super().__init__()
-        self.options = list(options)
-        self.value = value
-        self.at = (x, y)
-
-    def compose(self) -> ComposeResult:
-        menu = OptionList(*[Option(o, id=o) for o in self.options])
-        x, y = self.at
-        height = min(len(self.options) + 2, 12)
-        width = max(len(o) for o in self.options) + 4
-        screen = self.app.size
-        menu.styles.offset = (max(0, min(x, screen.width - width)), max(0, min(y, screen.height - height)))
-        yield menu
-
-    def on_mount(self) -> None:
-        menu = self.query_one(OptionList)
-        if self.value in self.options:
-            menu.highlighted = self.options.index(self.value)
-        menu.focus()
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
-
-    def action_dismiss_none(self) -> None:
-        self.dismiss(None)
-
-    def on_click(self, event: events.Click) -> None:
-        if self.get_widget_at(event.screen_x, event.screen_y)[0] is self:
-            self.dismiss(None)
+from ..messages import ChoiceChanged
 
 
 class ChoiceField(Widget, can_focus=True):
-    """Pick one of a few strings. Posts ChoiceField.Changed when the value changes."""
+    """Pick one of a few strings. Posts ChoiceChanged when the value changes."""
 
     DEFAULT_CSS = """
     ChoiceField {
@@ -83,16 +39,6 @@ class ChoiceField(Widget, can_focus=True):
 
     value: reactive[str] = reactive("", init=False)
 
-    class Changed(Message):
-        def __init__(self, choice: "ChoiceField", value: str) -> None:
-            super().__init__()
-            self.choice = choice
-            self.value = value
-
-        @property
-        def control(self) -> "ChoiceField":
-            return self.choice
-
     def __init__(self, options: Sequence[str], value: str | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         if not options:
@@ -104,7 +50,7 @@ class ChoiceField(Widget, can_focus=True):
         return value if value in self.options else self.value
 
     def watch_value(self, value: str) -> None:
-        self.post_message(self.Changed(self, value))
+        self.post_message(ChoiceChanged(self, value))
 
     def render(self) -> Text:
         index = self.options.index(self.value) if self.value in self.options else 0
@@ -143,6 +89,8 @@ class ChoiceField(Widget, can_focus=True):
         self.app.bell()
 
     def action_open_menu(self) -> None:
+        from ..dialogs.choice_menu import ChoiceMenu
+
         region = self.region
 
         def chosen(value: str | None) -> None:

@@ -13,6 +13,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from forgetnet_core.config import TrainConfig, format_field, parse_field, recipe_config
 
+from ..messages import ChoiceChanged, LaunchRequested
 from .choice import ChoiceField
 
 
@@ -84,13 +85,6 @@ class ConfigForm(VerticalScroll):
     ConfigForm #launch { width: auto; min-width: 12; }
     ConfigForm #form-status { width: 1fr; padding: 1 0 0 1; color: $text-muted; }
     """
-
-    class LaunchRequested(Message):
-        """Launch was pressed with a valid config."""
-
-        def __init__(self, config: TrainConfig) -> None:
-            super().__init__()
-            self.config = config
 
     def __init__(self, config: TrainConfig | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -191,7 +185,7 @@ class ConfigForm(VerticalScroll):
             status.update("ready")
 
     @on(Input.Changed)
-    @on(ChoiceField.Changed)
+    @on(ChoiceChanged)
     def _field_changed(self, event: Message) -> None:
         event.stop()
         widget = getattr(event, "control", None) or getattr(event, "choice", None)
@@ -217,5 +211,5 @@ class ConfigForm(VerticalScroll):
             first = next(iter(self.errors.items()))
             self.notify(f"Cannot launch: {first[0]}: {first[1]}", severity="error")
             return False
-        self.post_message(self.LaunchRequested(self.config))
+        self.post_message(LaunchRequested(self.config))
         return True

@@ -7,7 +7,6 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.message import Message
 from textual.widgets import Input, Label, Select
 
 from forgetnet_core.config import (
@@ -16,6 +15,8 @@ from forgetnet_core.config import (
     EvalSettings,
     parse_settings,
 )
+
+from ..messages import SettingsEdited
 
 TITLES = {
     "suite": "suite",
@@ -27,7 +28,7 @@ TITLES = {
 
 
 class EvalSettingsForm(VerticalScroll):
-    """Edits an EvalSettings; posts Changed on every edit, with the settings (None while invalid) and the errors."""
+    """Edits an EvalSettings; posts SettingsEdited on every edit, with the settings (None while invalid) and the errors."""
 
     DEFAULT_CSS = """
     EvalSettingsForm { height: 1fr; padding: 0 1; }
@@ -36,19 +37,6 @@ class EvalSettingsForm(VerticalScroll):
     EvalSettingsForm .setting-error { color: $error; height: auto; width: 1fr; }
     EvalSettingsForm .setting-hint { color: $text-muted; height: auto; width: 1fr; margin-top: 1; }
     """
-
-    class Changed(Message):
-        """The form was edited: `settings` is None while any field is invalid; `errors` maps field -> message."""
-
-        def __init__(self, form: "EvalSettingsForm", settings: EvalSettings | None, errors: dict[str, str]) -> None:
-            super().__init__()
-            self.form = form
-            self.settings = settings
-            self.errors = errors
-
-        @property
-        def control(self) -> "EvalSettingsForm":
-            return self.form
 
     def __init__(self, settings: EvalSettings | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -128,4 +116,4 @@ class EvalSettingsForm(VerticalScroll):
         else:
             hint.update("Results are cached per settings in each run directory.")
         if post:
-            self.post_message(self.Changed(self, settings, errors))
+            self.post_message(SettingsEdited(self, settings, errors))

@@ -13,11 +13,12 @@ import pytest
 from textual.app import App
 from textual.widgets import Input, Label
 
-from forgetnet_core import matrix, stats
+from forgetnet_core import matrix, results, stats
 from forgetnet_core.config import EvalSettings, TaskKnobs
 from forgetnet_core.matrix import RowSpec, evaluate_row
 from forgetnet_tui.screens.evaluate import EvaluateScreen
-from forgetnet_tui.widgets.eval_dialogs import ExportDialog, FreshModelPicker
+from forgetnet_tui.dialogs.export_dialog import ExportDialog
+from forgetnet_tui.dialogs.fresh_model_picker import FreshModelPicker
 from forgetnet_tui.widgets.eval_matrix import EvalMatrix
 
 from .helpers import wait_for
@@ -100,7 +101,7 @@ async def test_evaluate_fills_the_matrix_groups_seeds_and_shows_a_broken_checkpo
         row_text = "".join(cells(screen, broken.key)[2:7])
         assert cells(screen, broken.key)[1] == "✗ error" and "corrupt" in row_text
         # Caches for the four good runs, none for the broken one.
-        cached = sorted(p.parent.name for p in runs_root.glob(f"*/{matrix.CACHE_FILE}"))
+        cached = sorted(p.parent.name for p in runs_root.glob(f"*/{results.CACHE_FILE}"))
         assert len(cached) == 4 and "broken-run" not in cached
         assert any("Evaluated 5 row(s)" in note and "1 error" in note for note in app.notes)
 
@@ -154,7 +155,7 @@ async def test_cancel_stops_the_worker_and_leaves_no_partial_cache(runs_root, tm
         assert form.disabled  # settings are locked while evaluating
         await pilot.press("c")
         await wait_for(pilot, lambda: not screen.evaluating, what="the worker to stop")
-        assert not list(runs_root.glob(f"*/{matrix.CACHE_FILE}"))
+        assert not list(runs_root.glob(f"*/{results.CACHE_FILE}"))
         assert not list(runs_root.glob("*/.*.tmp"))
         assert not screen.results
         assert any("cancelled" in cells(screen, row.key)[1] for row in screen.rows)
@@ -301,7 +302,7 @@ async def test_the_evaluate_screen_exports_where_the_app_says(runs_root, tmp_pat
 
 
 def test_difficulty_values_are_checked_for_the_task():
-    from forgetnet_tui.screens.difficulty import parse_values
+    from forgetnet_tui.dialogs.difficulty import parse_values
 
     settings = EvalSettings(seq_len=64)
     assert parse_values("records", "16, 4,8", "associative_lookup", settings) == ([4, 8, 16], None)
@@ -312,7 +313,7 @@ def test_difficulty_values_are_checked_for_the_task():
 
 
 async def test_difficulty_dialog_scores_every_row_at_each_value_and_exports_the_figure(runs_root, tmp_path):
-    from forgetnet_tui.screens.difficulty import DifficultyDialog, render_table
+    from forgetnet_tui.dialogs.difficulty import DifficultyDialog, render_table
 
     app = Host(lambda: EvaluateScreen(runs_root, results_dir=tmp_path / "results", settings=FAST))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -332,7 +333,7 @@ async def test_difficulty_dialog_scores_every_row_at_each_value_and_exports_the_
         assert len([s for s in dialog.samples if s.line == group.label]) == 6  # 3 seeds x 2 values
         table = render_table(dialog.lines, dialog.samples, [2, 4], "associative_lookup", 100).plain
         assert group.label[:20] in table and "·" in table  # the broken row has no numbers
-        cached = matrix.cached_result(group.specs[0].run_dir, EvalSettings(examples=8, seq_len=16, batch_size=8,
+        cached = results.cached_result(group.specs[0].run_dir, EvalSettings(examples=8, seq_len=16, batch_size=8,
                                       tasks=("associative_lookup",), knobs=TaskKnobs(records=4)))
         assert cached is not None  # each (checkpoint, knob value) lands in the run's cache
         await pilot.press("x")

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.widgets import Input
 
 from forgetnet_tui.app import ForgetNetLab, build_parser
-from forgetnet_tui.screens.dialogs import HelpScreen
+from forgetnet_tui.dialogs.help import HelpScreen
 from forgetnet_tui.screens.evaluate import EvaluateScreen
 from forgetnet_tui.screens.runs import RunsScreen
 from forgetnet_tui.screens.stepper import StepperScreen

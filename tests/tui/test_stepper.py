@@ -19,7 +19,8 @@ from textual.widgets import OptionList
 from forgetnet_core.checkpoints import bundled_path, fresh_source
 from forgetnet_core.config import MODEL_NAMES
 from forgetnet_core.stepper import source_slug
-from forgetnet_tui.screens.stepper import ModelPicker, StepperScreen, time_keypress
+from forgetnet_tui.dialogs.model_picker import ModelPicker
+from forgetnet_tui.screens.stepper import StepperScreen, time_keypress
 from forgetnet_tui.widgets.memory_views import MemoryHeatmap, SlotBars, Timeline
 from forgetnet_tui.widgets.stepper_panel import ModelPanel, Readout
 from forgetnet_tui.widgets.stepper_strip import TokenStrip

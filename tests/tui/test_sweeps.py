@@ -16,10 +16,10 @@ from forgetnet_core.config import EvalSettings, TrainConfig
 from forgetnet_core.sweep import create_sweep, evaluate_run
 from forgetnet_core.train import train
 from forgetnet_core.listing import RunLister
-from forgetnet_tui.screens.dialogs import ConfirmScreen
+from forgetnet_tui.dialogs.confirm import ConfirmScreen
 from forgetnet_tui.screens.evaluate import EvaluateScreen
 from forgetnet_tui.screens.train import TrainScreen
-from forgetnet_tui.widgets.eval_dialogs import SweepPicker
+from forgetnet_tui.dialogs.sweep_picker import SweepPicker
 from forgetnet_tui.widgets.runs_table import SWEEP_KEY, RunsTable
 
 from .helpers import wait_for, write_run

@@ -15,7 +15,7 @@ from forgetnet_core.runs import (
     write_status,
 )
 from forgetnet_tui.launchers import InProcessLauncher
-from forgetnet_tui.screens.dialogs import ConfirmScreen
+from forgetnet_tui.dialogs.confirm import ConfirmScreen
 from forgetnet_tui.screens.runs import RunsScreen
 from forgetnet_tui.screens.train import TrainScreen
 from forgetnet_tui.widgets.config_form import ConfigForm

@@ -9,7 +9,7 @@ import textwrap
 
 from textual.content import Content
 
-from forgetnet_tui.screens.dialogs import OverlayPicker
+from forgetnet_tui.dialogs.overlay_picker import OverlayPicker
 from forgetnet_tui.screens.train import TrainScreen
 from forgetnet_tui.widgets.charts import LineChart
 from forgetnet_tui.widgets.runs_table import RunsTable

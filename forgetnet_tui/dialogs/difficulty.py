@@ -13,14 +13,15 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from forgetnet_core.config import EvalSettings
 from forgetnet_core.difficulty import KNOBS, Sample, curves
-from forgetnet_core.matrix import MatrixRow, RowResult, RowSpec
+from forgetnet_core.matrix import MatrixRow, RowSpec
+from forgetnet_core.results import RowResult
 
+from ..messages import ChoiceChanged, DifficultyExported, KnobScored
 from ..widgets.charts import RUN_COLOURS, ChartSpec, Line, chart_legend, render_chart
 from ..widgets.choice import ChoiceField
 
@@ -120,39 +121,13 @@ def render_table(lines: Sequence[DifficultyLine], samples: Sequence[Sample], val
 class DifficultyDialog(ModalScreen[None]):
     """Pick a knob, its values and a task; `e` scores every row at each value (cached per checkpoint); `x` exports."""
 
-    DEFAULT_CSS = """
-    DifficultyDialog { align: center middle; background: $background 60%; }
-    DifficultyDialog > Vertical {
-        width: 96%; max-width: 130; height: auto; max-height: 96%;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
-    DifficultyDialog .dialog-title { text-style: bold; }
-    DifficultyDialog .knob-row { height: 1; }
-    DifficultyDialog .knob-row Label { width: 8; color: $text-muted; }
-    DifficultyDialog #difficulty-knob, DifficultyDialog #difficulty-task { width: 22; }
-    DifficultyDialog #difficulty-values { width: 1fr; }
-    DifficultyDialog #difficulty-error { color: $error; height: auto; }
-    DifficultyDialog #difficulty-chart { height: auto; }
-    DifficultyDialog #difficulty-status, DifficultyDialog .dialog-hint { color: $text-muted; }
-    """
+    CSS_PATH = "dialogs.tcss"
     BINDINGS = [
         Binding("e", "evaluate", "Evaluate"),
         Binding("x", "export", "Export"),
         Binding("c", "cancel_evaluation", "Cancel"),
         Binding("escape", "close", "Close"),
     ]
-
-    class Scored(Message):
-        """One (row, value) was scored in the worker."""
-
-        def __init__(self, generation: int, samples: list[Sample], done: int, total: int, error: str | None) -> None:
-            super().__init__()
-            self.generation, self.samples, self.done, self.total, self.error = generation, samples, done, total, error
-
-    class Exported(Message):
-        def __init__(self, paths: list[Path], error: str | None) -> None:
-            super().__init__()
-            self.paths, self.error = paths, error
 
     def __init__(self, lines: list[DifficultyLine], settings: EvalSettings, evaluator: Callable[..., RowResult],
                  export_root: Path, device: Any = "cpu") -> None:
@@ -171,7 +146,7 @@ class DifficultyDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         tasks = self.settings.tasks
         task = "changing_facts" if "changing_facts" in tasks else tasks[0]
-        with Vertical():
+        with Vertical(classes="dialog"):
             yield Label("Accuracy against a task knob: where each memory breaks", classes="dialog-title")
             with Horizontal(classes="knob-row"):
                 yield Label("knob")
@@ -208,15 +183,15 @@ class DifficultyDialog(ModalScreen[None]):
         self.query_one("#difficulty-error", Static).update(Text(f"↳ {error}") if error else "")
         return None if error else values
 
-    @on(ChoiceField.Changed, "#difficulty-knob")
-    def _knob_changed(self, event: ChoiceField.Changed) -> None:
+    @on(ChoiceChanged, "#difficulty-knob")
+    def _knob_changed(self, event: ChoiceChanged) -> None:
         event.stop()
         self.query_one("#difficulty-values", Input).value = DEFAULT_VALUES[event.value]
         self.samples = []
         self.redraw()
 
-    @on(ChoiceField.Changed, "#difficulty-task")
-    def _task_changed(self, event: ChoiceField.Changed) -> None:
+    @on(ChoiceChanged, "#difficulty-task")
+    def _task_changed(self, event: ChoiceChanged) -> None:
         event.stop()
         self.redraw()
 
@@ -284,9 +259,9 @@ class DifficultyDialog(ModalScreen[None]):
                 if stop.is_set():
                     return
                 error = f"{spec.label}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
-            self.post_message(self.Scored(generation, samples, done, len(jobs), error))
+            self.post_message(KnobScored(generation, samples, done, len(jobs), error))
 
-    def on_difficulty_dialog_scored(self, message: Scored) -> None:
+    def on_knob_scored(self, message: KnobScored) -> None:
         if message.generation != self._generation:
             return
         self.samples += message.samples
@@ -331,11 +306,11 @@ class DifficultyDialog(ModalScreen[None]):
             title = f"Accuracy against {knob.replace('_', ' ')} · {self.settings.describe()}"
             paths = write_difficulty(curves(samples), folder, knob, ("png", "svg", "csv", "json"), title=title)
         except Exception as exc:  # noqa: BLE001 - a full disk or a read-only folder is a notification
-            self.post_message(self.Exported([], str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__))
+            self.post_message(DifficultyExported([], str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__))
             return
-        self.post_message(self.Exported(paths, None))
+        self.post_message(DifficultyExported(paths, None))
 
-    def on_difficulty_dialog_exported(self, message: Exported) -> None:
+    def on_difficulty_exported(self, message: DifficultyExported) -> None:
         if message.error:
             self.notify(f"Export failed: {message.error}", severity="error", timeout=8, markup=False)
             return
