@@ -290,25 +290,40 @@ def _start_cell(run_dir: Path, threads: int | None = None) -> subprocess.Popen:
     return spawn_cli([str(run_dir)], run_dir, detach=False, env=thread_env(threads), module="forgetnet_core.sweep")
 
 
-def run_cell(run_dir: str | Path) -> int:
-    """A cell's child process: train (resume, or start) unless finished, then evaluate into the cache."""
-    from . import cli
-    from .device import use_threads
+def run_cell(run_dir: str | Path, report: Reporter | None = None) -> int:
+    """A cell's work, in its child process: train (resume, or start) unless finished, then evaluate into the cache.
 
+    Calls the library (train, then the matrix's row evaluation), never the CLI; `report` gets one line at the end
+    (the child prints it into the cell's output.log). Returns 0 when the cell ends evaluated, 1 when it stopped or
+    failed (the sweep reports its state), 2 when its files cannot be used.
+    """
+    from .config import ConfigError, load_config
+    from .device import DeviceError, use_threads
+    from .train import TrainingFailed, train
+
+    say = report or (lambda line: None)
     use_threads()  # OMP_NUM_THREADS from _start_cell; the evaluation below runs in this process too
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir.parent)
     settings = cell_settings(manifest, _cell_of(run_dir, manifest))
     if cell_state(run_dir, settings) != "finished":
-        resume = (run_dir / runs.CHECKPOINT_FILE).exists()
-        code = cli.main(["train", "--resume" if resume else "--run-dir", str(run_dir), "--quiet"])
-        if code != 0 or cell_state(run_dir, settings) != "finished":
-            return code  # stopped or failed: the sweep reports it; nothing to evaluate
+        try:
+            config = load_config(run_dir / runs.CONFIG_FILE)
+            train(config, run_dir=run_dir, resume=(run_dir / runs.CHECKPOINT_FILE).exists())
+        except TrainingFailed as exc:
+            say(f"failed: {one_line(exc)}")
+            return 1
+        except (runs.CheckpointError, ConfigError, DeviceError, OSError, ValueError) as exc:
+            say(f"cannot train {run_dir.name}: {one_line(exc)}")
+            return 2
+        if cell_state(run_dir, settings) != "finished":
+            say(f"{cell_state(run_dir, settings)} {run_dir.name}")
+            return 1  # stopped (SIGINT/SIGTERM checkpointed it): the sweep resumes it next time
     result = evaluate_run(run_dir, settings)
     if result.error:
-        print(f"evaluation failed: {result.error}", flush=True)
+        say(f"evaluation failed: {result.error}")
         return 1
-    print("evaluated: " + ", ".join(f"{t} {r['accuracy']:.3f}" for t, r in result.tasks.items()), flush=True)
+    say("evaluated: " + ", ".join(f"{t} {r['accuracy']:.3f}" for t, r in result.tasks.items()))
     return 0
 
 
@@ -369,4 +384,4 @@ def sweep_run_dirs(folder: str | Path) -> list[Path]:
 if __name__ == "__main__":
     import sys
 
-    sys.exit(run_cell(sys.argv[1]))
+    sys.exit(run_cell(sys.argv[1], report=lambda line: print(line, flush=True)))

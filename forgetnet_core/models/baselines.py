@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from forgetnet_core.config import ModelConfig
+from forgetnet_core.models.base import ModelOutput, check_input
 from forgetnet_core.models.layers import maybe_conv
-from forgetnet_core.models.registry import ModelOutput, check_input
 
 
 class TinyTransformer(nn.Module):

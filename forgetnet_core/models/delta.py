@@ -51,9 +51,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from forgetnet_core.config import ModelConfig
+from forgetnet_core.models.base import ModelOutput, check_input
 from forgetnet_core.models.delta_rule import delta_rule_chunked, delta_rule_reference
 from forgetnet_core.models.layers import LocalAttention, maybe_conv
-from forgetnet_core.models.registry import ModelOutput, check_input
 from forgetnet_core.trace import DeltaTrace
 
 FORGET_BIAS = 3.0  # sigmoid(3) = 0.95: a fresh forget gate keeps most of the state

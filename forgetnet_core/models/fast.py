@@ -34,17 +34,13 @@ pass, and work is linear in T. The update is computed in the equivalent form
 
 from __future__ import annotations
 
-import math
+import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
-
-if TYPE_CHECKING:  # pragma: no cover
-    from forgetnet_core.models.forgetnet import ForgetNet
 
 _aten = torch.ops.aten
 
@@ -355,22 +351,18 @@ def recurrence_forward(q, c, m0, wr2, wh, bh, ln_w, ln_b, w_gs, x, alpha_fixed, 
     return outs, (mem, beta, r_all, u_all, h_all, bh, sig, v_all, alpha, g_all, mult, s_all)
 
 
-def local_attention(model: "ForgetNet", e: Tensor) -> Tensor:
-    """The model's one-head local attention (B, T, d) -> (B, T, d), computed in blocks of c = max(w, 1) positions.
+def blocked_local_attention(e: Tensor, weight: Tensor, bias: Tensor, window: int) -> Tensor:
+    """One-head local attention before its output projection: (B, T, d) -> (B, T, d), in blocks of c = max(w, 1).
 
-    Queries of block k attend to keys of blocks k-1 and k (2c keys) with a
-    band mask, so every t sees exactly t-w..t (positions < 0 are masked), as
-    in ``ForgetNet.local_attention``. Two batched matmuls, no (B, T, w+1, d)
-    window copies; work is linear in T. Does not return the weights (the
-    reference does, for the trace).
+    ``weight`` (3d, d) and ``bias`` (3d,) are [W_q / sqrt(d); W_k; W_v] and their biases. Queries of block k
+    attend to keys of blocks k-1 and k (2c keys) with a band mask, so every t sees exactly t-w..t (positions
+    < 0 are masked), as ForgetNet.local_attention does. Two batched matmuls, no (B, T, w+1, d) window copies;
+    work is linear in T. Returns no weights (the reference does, for the trace).
     """
     B, T, d = e.shape
-    w = model.config.window
+    w = window
     c = max(w, 1)
     nb = -(-T // c)  # blocks
-    scale = 1.0 / math.sqrt(d)
-    weight = torch.cat([model.attn_q.weight * scale, model.attn_k.weight, model.attn_v.weight])  # (3d, d)
-    bias = torch.cat([model.attn_q.bias * scale, model.attn_k.bias, model.attn_v.bias])  # (3d,)
     qkv = F.pad(F.linear(e, weight, bias), (0, 0, c, nb * c - T))  # (B, c + nb c, 3d): a zero block before t = 0
     q = qkv[:, c:, :d].reshape(B, nb, c, d)  # (B, nb, c, d)
     k = qkv[..., d : 2 * d].unfold(1, 2 * c, c)  # (B, nb, d, 2c): blocks k-1 and k
@@ -380,84 +372,50 @@ def local_attention(model: "ForgetNet", e: Tensor) -> Tensor:
     block = torch.arange(nb, device=e.device)[:, None, None]
     masked = (i - j < 0) | (i - j > w) | (block * c + j < c)  # (nb, c, 2c): future, too far back, or before t = 0
     weights = torch.softmax(torch.matmul(q, k).masked_fill(masked, float("-inf")), dim=-1)  # (B, nb, c, 2c)
-    out = torch.matmul(weights, v).reshape(B, nb * c, d)[:, :T]  # (B, T, d)
-    return model.attn_o(out)
+    return torch.matmul(weights, v).reshape(B, nb * c, d)[:, :T]  # (B, T, d)
 
 
-def fast_forward(model: "ForgetNet", input_ids: Tensor, position_offset: int):
-    """The ForgetNet family's forward without a trace: returns (answer_logits, token_logits, stats)."""
-    cfg = model.config
-    d, S = cfg.d_model, cfg.memory_slots
-    B, T = input_ids.shape
-    scale = 1.0 / math.sqrt(d)
-    dev = input_ids.device
-    plan = Plan(
-        d=d,
-        erase=model.use_erase,
-        surprise=model.use_surprise,
-        content=model.content_write,
-        sigmoid_tanh=dev.type == "cpu",
-        ln_eps=model.norm.eps,
-    )
-
-    e = model.embed(input_ids, position_offset)  # (B, T, d), with the optional causal convolution
-    a = local_attention(model, e).transpose(0, 1).contiguous()  # (T, B, d) time-major
-    q = F.linear(a, model.read_query.weight * scale, model.read_query.bias * scale)[:, :, None]  # (T, B, 1, d)
-    c = a + model.read_proj.bias  # (T, B, d) a_t + b_r
-
-    # With T = 1 the write side (gate, erase, write, write query) only shapes M_1, which nothing reads: the
-    # reference leaves those weights without a gradient (None, not zeros), and so must this path.
-    writes = (lambda p: p) if T > 1 else (lambda p: p.detach())  # noqa: E731
-    gw, gb = model.gate_proj.weight, model.gate_proj.bias  # (d, 2d+1) over [h; r; s], (d,)
-    wr2 = torch.cat([model.read_proj.weight, writes(gw[:, d : 2 * d])], dim=0)  # (2d, d) = [W_r; W_g[r]]
-    w_parts, b_parts = [writes(gw[:, :d])], [writes(gb)]
-    if plan.erase:
-        w_parts.append(writes(model.erase_proj.weight))
-        b_parts.append(writes(model.erase_proj.bias))
-    write_scale = 2.0 if plan.sigmoid_tanh else 1.0
-    w_parts.append(writes(model.write_proj.weight) * write_scale)
-    b_parts.append(writes(model.write_proj.bias) * write_scale)
-    if plan.content:
-        w_parts.append(writes(model.write_query.weight) * scale)
-        b_parts.append(writes(model.write_query.bias) * scale)
-    if plan.surprise:  # only feeds the surprise, which has no gradient
-        w_parts.append(model.token_head.weight.detach())
-        b_parts.append(model.token_head.bias.detach())
-    wh, bh = torch.cat(w_parts, dim=0), torch.cat(b_parts, dim=0)
-    w_gs = writes(gw[:, 2 * d])  # (d,)
-
-    x_tm = input_ids.t().contiguous()  # (T, B)
-    alpha_fixed = None
-    if not plan.content:
-        slots = model.write_slots(input_ids)  # (B, T)
-        alpha_fixed = F.one_hot(slots.t(), S).to(e.dtype)[:, :, None].contiguous()  # (T, B, 1, S)
-
-    args = (q, c, model.memory_init, wr2, wh, bh, model.norm.weight, model.norm.bias, w_gs, x_tm, alpha_fixed, plan)
+def slot_recurrence(q, c, m0, wr2, wh, bh, ln_w, ln_b, w_gs, x, alpha_fixed, plan: Plan):
+    """h, g, eps, s, M_T of the slot-memory recurrence: a MemoryRecurrence node when a gradient is needed, else the
+    loop alone (nothing kept for a backward pass). All arguments are tensors (see MemoryRecurrence) and a Plan."""
+    args = (q, c, m0, wr2, wh, bh, ln_w, ln_b, w_gs, x, alpha_fixed, plan)
     if torch.is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in args):
-        h_tm, g_tm, eps_tm, s_tm, m_last = MemoryRecurrence.apply(*args)
-    else:  # inference: no autograd node, nothing saved for a backward pass
-        h_tm, g_tm, eps_tm, s_tm, m_last = recurrence_forward(*args, save=False)[0]
-    h = h_tm.transpose(0, 1)  # (B, T, d)
-    answer_logits = model.answer_head(h)  # (B, T, V)
-    token_logits = model.token_head(h)  # (B, T, V)
-
-    with torch.no_grad():
-        if s_tm is None:  # no_surprise: the diagnostic s_t from the token head, all steps at once
-            s = torch.ones(B, T, dtype=e.dtype, device=dev)
-            if T > 1:
-                p_prev = torch.softmax(token_logits[:, :-1].detach(), dim=-1)  # (B, T-1, V)
-                s[:, 1:] = 1.0 - p_prev.gather(2, input_ids[:, 1:, None]).squeeze(2)
-        else:
-            s = s_tm
-        zero = torch.zeros((), dtype=e.dtype, device=dev)
-        stats = {
-            "write_strength": g_tm.mean(),
-            "write_frequency": (g_tm.mean(dim=-1) > 0.1).to(e.dtype).mean(),
-            "erase_strength": (g_tm * eps_tm).mean() if eps_tm is not None else zero,
-            "surprise": s.mean(),
-            "memory_norm": m_last.abs().mean(),
-        }
-    return answer_logits, token_logits, stats
+        return MemoryRecurrence.apply(*args)
+    return recurrence_forward(*args, save=False)[0]
 
 
-__all__ = ["MemoryRecurrence", "Plan", "fast_forward", "local_attention"]
+# The private aten overloads the hand-written loop calls; a torch without one of them gets the reference loop.
+_PRIVATE_OPS = (
+    ("native_layer_norm", "default"),
+    ("native_layer_norm_backward", "default"),
+    ("tanh_backward", "grad_input"),
+    ("_softmax", "out"),
+    ("_softmax_backward_data", "out"),
+)
+
+
+def missing_ops() -> list[str]:
+    """The private aten ops the fast path needs that this torch lacks (empty: the fast path can run)."""
+    missing = []
+    for name, overload in _PRIVATE_OPS:
+        packet = getattr(_aten, name, None)
+        if packet is None or not hasattr(packet, overload):
+            missing.append(f"aten.{name}.{overload}")
+    return missing
+
+
+_MISSING = missing_ops()
+_WARNED = False
+
+
+def fast_path_available() -> bool:
+    """True when the fast path can run here; otherwise warns once, in one line, that the reference loop is used."""
+    global _WARNED
+    if _MISSING and not _WARNED:
+        warnings.warn(f"forgetnet fast path off: this torch lacks {', '.join(_MISSING)}; using the per-token reference loop",
+                      RuntimeWarning, stacklevel=3)
+        _WARNED = True
+    return not _MISSING
+
+
+__all__ = ["MemoryRecurrence", "Plan", "blocked_local_attention", "fast_path_available", "missing_ops", "recurrence_forward", "slot_recurrence"]

@@ -32,9 +32,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from forgetnet_core.config import ModelConfig
-from forgetnet_core.models.fast import fast_forward
+from forgetnet_core.models.base import ModelOutput, check_input
+from forgetnet_core.models.fast import (
+    Plan,
+    blocked_local_attention,
+    fast_path_available,
+    slot_recurrence,
+)
 from forgetnet_core.models.layers import maybe_conv
-from forgetnet_core.models.registry import ModelOutput, check_input
 from forgetnet_core.trace import SlotTrace
 
 
@@ -157,10 +162,89 @@ class ForgetNet(nn.Module):
         cfg = self.config
         check_input(input_ids, position_offset, cfg)
         input_ids = input_ids.long()  # gather and one_hot need int64
-        if self.fast and not trace and not reference:
-            answer_logits, token_logits, stats = fast_forward(self, input_ids, position_offset)
+        if self.fast and not trace and not reference and fast_path_available():
+            answer_logits, token_logits, stats = self.fast_forward(input_ids, position_offset)
             return ModelOutput(answer_logits=answer_logits, token_logits=token_logits, stats=stats)
         return self.reference_forward(input_ids, position_offset, trace)
+
+    def fast_forward(self, input_ids: Tensor, position_offset: int):
+        """The forward without a trace, through the fast ops (models/fast.py): (answer_logits, token_logits, stats).
+
+        The module gathers its own weights into tensors; the ops never see its attribute names."""
+        cfg = self.config
+        d, S = cfg.d_model, cfg.memory_slots
+        B, T = input_ids.shape
+        scale = 1.0 / math.sqrt(d)
+        dev = input_ids.device
+        plan = Plan(
+            d=d,
+            erase=self.use_erase,
+            surprise=self.use_surprise,
+            content=self.content_write,
+            sigmoid_tanh=dev.type == "cpu",
+            ln_eps=self.norm.eps,
+        )
+
+        e = self.embed(input_ids, position_offset)  # (B, T, d), with the optional causal convolution
+        scale_q = 1.0 / math.sqrt(d)
+        qkv_w = torch.cat([self.attn_q.weight * scale_q, self.attn_k.weight, self.attn_v.weight])  # (3d, d)
+        qkv_b = torch.cat([self.attn_q.bias * scale_q, self.attn_k.bias, self.attn_v.bias])  # (3d,)
+        a = self.attn_o(blocked_local_attention(e, qkv_w, qkv_b, cfg.window))  # (B, T, d)
+        a = a.transpose(0, 1).contiguous()  # (T, B, d) time-major
+        q = F.linear(a, self.read_query.weight * scale, self.read_query.bias * scale)[:, :, None]  # (T, B, 1, d)
+        c = a + self.read_proj.bias  # (T, B, d) a_t + b_r
+
+        # With T = 1 the write side (gate, erase, write, write query) only shapes M_1, which nothing reads: the
+        # reference leaves those weights without a gradient (None, not zeros), and so must this path.
+        writes = (lambda p: p) if T > 1 else (lambda p: p.detach())  # noqa: E731
+        gw, gb = self.gate_proj.weight, self.gate_proj.bias  # (d, 2d+1) over [h; r; s], (d,)
+        wr2 = torch.cat([self.read_proj.weight, writes(gw[:, d : 2 * d])], dim=0)  # (2d, d) = [W_r; W_g[r]]
+        w_parts, b_parts = [writes(gw[:, :d])], [writes(gb)]
+        if plan.erase:
+            w_parts.append(writes(self.erase_proj.weight))
+            b_parts.append(writes(self.erase_proj.bias))
+        write_scale = 2.0 if plan.sigmoid_tanh else 1.0
+        w_parts.append(writes(self.write_proj.weight) * write_scale)
+        b_parts.append(writes(self.write_proj.bias) * write_scale)
+        if plan.content:
+            w_parts.append(writes(self.write_query.weight) * scale)
+            b_parts.append(writes(self.write_query.bias) * scale)
+        if plan.surprise:  # only feeds the surprise, which has no gradient
+            w_parts.append(self.token_head.weight.detach())
+            b_parts.append(self.token_head.bias.detach())
+        wh, bh = torch.cat(w_parts, dim=0), torch.cat(b_parts, dim=0)
+        w_gs = writes(gw[:, 2 * d])  # (d,)
+
+        x_tm = input_ids.t().contiguous()  # (T, B)
+        alpha_fixed = None
+        if not plan.content:
+            slots = self.write_slots(input_ids)  # (B, T)
+            alpha_fixed = F.one_hot(slots.t(), S).to(e.dtype)[:, :, None].contiguous()  # (T, B, 1, S)
+
+        h_tm, g_tm, eps_tm, s_tm, m_last = slot_recurrence(
+            q, c, self.memory_init, wr2, wh, bh, self.norm.weight, self.norm.bias, w_gs, x_tm, alpha_fixed, plan
+        )
+        h = h_tm.transpose(0, 1)  # (B, T, d)
+        answer_logits = self.answer_head(h)  # (B, T, V)
+        token_logits = self.token_head(h)  # (B, T, V)
+
+        with torch.no_grad():
+            if s_tm is None:  # no_surprise: the diagnostic s_t from the token head, all steps at once
+                s = torch.ones(B, T, dtype=e.dtype, device=dev)
+                if T > 1:
+                    p_prev = torch.softmax(token_logits[:, :-1].detach(), dim=-1)  # (B, T-1, V)
+                    s[:, 1:] = 1.0 - p_prev.gather(2, input_ids[:, 1:, None]).squeeze(2)
+            else:
+                s = s_tm
+            zero = torch.zeros((), dtype=e.dtype, device=dev)
+            stats = {
+                "write_strength": g_tm.mean(),
+                "write_frequency": (g_tm.mean(dim=-1) > 0.1).to(e.dtype).mean(),
+                "erase_strength": (g_tm * eps_tm).mean() if eps_tm is not None else zero,
+                "surprise": s.mean(),
+                "memory_norm": m_last.abs().mean(),
+            }
+        return answer_logits, token_logits, stats
 
     def reference_forward(self, input_ids: Tensor, position_offset: int = 0, trace: bool = False) -> ModelOutput:
         """Run the per-token reference loop over ``input_ids`` (B, T); ``trace=True`` also records every step."""

@@ -10,7 +10,7 @@ from torch import nn
 from forgetnet_core.beliefs import compute_beliefs
 from forgetnet_core.checkpoints import fresh_model
 from forgetnet_core.config import ModelConfig
-from forgetnet_core.models.registry import ModelOutput
+from forgetnet_core.models.base import ModelOutput
 from forgetnet_core.stepper import (
     build_stepper_trace,
     example_batch,

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from forgetnet_core.models import SLOT_MODELS, build_model
-from forgetnet_core.models.registry import MEMORY_STATS
+from forgetnet_core.models.base import MEMORY_STATS
 from forgetnet_core.tasks import TASKS, make_batch
 
 ATOL = 1e-5  # the contract, float32
@@ -166,3 +166,24 @@ def test_cuda_fast_path_matches_cpu_reference(name):
     for name_, g in g_ref.items():
         if g is not None:
             torch.testing.assert_close(g_fast[name_].cpu(), g, rtol=0, atol=1e-4, msg=name_)
+
+
+def test_a_torch_without_the_private_ops_gets_the_reference_loop_with_one_warning(monkeypatch):
+    from forgetnet_core.models import fast
+
+    monkeypatch.setattr(fast, "_MISSING", ["aten._softmax.out"])
+    monkeypatch.setattr(fast, "_WARNED", False)
+    model = model_for("forgetnet", **ODD)
+    ids = tokens(2, 11)
+    with pytest.warns(RuntimeWarning, match="fast path off") as caught:
+        out = model(ids)
+        model(ids)  # warned once, not at every call
+    assert len(caught) == 1 and "\n" not in str(caught[0].message)
+    ref = model(ids, reference=True)
+    torch.testing.assert_close(out.answer_logits, ref.answer_logits, rtol=0, atol=0)  # it was the reference loop
+
+
+def test_this_torch_has_every_op_the_fast_path_uses():
+    from forgetnet_core.models import fast
+
+    assert fast.missing_ops() == []

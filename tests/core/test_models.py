@@ -20,7 +20,7 @@ from forgetnet_core.models import (
     build_model,
     parameter_count,
 )
-from forgetnet_core.models.registry import MEMORY_STATS
+from forgetnet_core.models.base import MEMORY_STATS
 from forgetnet_core.trace import TRACE_TENSORS, SlotTrace, TraceExample
 
 # Small sizes so every test runs in well under a second on CPU.
