@@ -68,7 +68,7 @@ async def shoot(runs_dir: Path, output: Path, size: tuple[int, int], suite: str,
 
     app = ForgetNetLab(runs_dir=runs_dir, screen="evaluate", resolve_device=False)
     async with app.run_test(size=size) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, EvaluateScreen) and app.screen.loaded, "the runs")
+        await until(pilot, lambda: isinstance(app.screen, EvaluateScreen) and app.screen.state.loaded, "the runs")
         screen: EvaluateScreen = app.screen  # type: ignore[assignment]
         screen.query_one("#setting-suite", Select).value = suite
         screen.query_one("#setting-seq_len", Input).value = str(seq_len)
@@ -79,12 +79,12 @@ async def shoot(runs_dir: Path, output: Path, size: tuple[int, int], suite: str,
         await pilot.pause()
         started = time.perf_counter()
         await pilot.press("e")
-        await until(pilot, lambda: not screen.evaluating and all(s.key in screen.results for s in screen.specs), "the evaluation")
-        print(f"evaluated {len(screen.specs)} rows in {time.perf_counter() - started:.1f}s", flush=True)
+        await until(pilot, lambda: not screen.state.evaluating and all(s.key in screen.state.results for s in screen.state.specs), "the evaluation")
+        print(f"evaluated {len(screen.state.specs)} rows in {time.perf_counter() - started:.1f}s", flush=True)
         for _ in range(3):  # sort by changing_facts (off -> model -> assoc_lookup -> changing_facts)
             await pilot.press("s")
         table = screen.query_one(EvalMatrix)
-        group = next((row for row in screen.rows if row.kind == "group"), None)
+        group = next((row for row in screen.state.rows if row.kind == "group"), None)
         if group is not None:
             table.move_cursor(row=table.get_row_index(group.key))
             await pilot.press("enter")  # expand to the individual seeds

@@ -77,7 +77,7 @@ def cells(screen: EvaluateScreen, key: str) -> list[str]:
 
 
 async def loaded(pilot) -> EvaluateScreen:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, EvaluateScreen) and pilot.app.screen.loaded, what="rows loaded")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, EvaluateScreen) and pilot.app.screen.state.loaded, what="rows loaded")
     return pilot.app.screen
 
 
@@ -85,11 +85,11 @@ async def test_evaluate_fills_the_matrix_groups_seeds_and_shows_a_broken_checkpo
     app = Host(lambda: EvaluateScreen(runs_root, results_dir=tmp_path / "results", settings=FAST))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await loaded(pilot)
-        assert len(screen.specs) == 5
-        assert all("not evaluated" in cells(screen, row.key)[1] for row in screen.rows)
+        assert len(screen.state.specs) == 5
+        assert all("not evaluated" in cells(screen, row.key)[1] for row in screen.state.rows)
         await pilot.press("e")
-        await wait_for(pilot, lambda: not screen.evaluating, timeout=30, what="evaluation")
-        kinds = {row.kind: row for row in screen.rows}
+        await wait_for(pilot, lambda: not screen.state.evaluating, timeout=30, what="evaluation")
+        kinds = {row.kind: row for row in screen.state.rows}
         group = kinds["group"]
         assert group.label == "forgetnet · changing_facts ×3 seeds" and group.result.n_seeds == 3
         assert cells(screen, group.key)[1] == "✓ 3 seeds"
@@ -97,7 +97,7 @@ async def test_evaluate_fills_the_matrix_groups_seeds_and_shows_a_broken_checkpo
         cf = group.result.tasks["changing_facts"]
         text = cells(screen, group.key)[3]
         assert text.startswith(f"{cf['accuracy']:.2f} [")
-        broken = next(row for row in screen.rows if row.key.endswith("broken-run"))
+        broken = next(row for row in screen.state.rows if row.key.endswith("broken-run"))
         row_text = "".join(cells(screen, broken.key)[2:7])
         assert cells(screen, broken.key)[1] == "✗ error" and "corrupt" in row_text
         # Caches for the four good runs, none for the broken one.
@@ -110,28 +110,28 @@ async def test_evaluate_fills_the_matrix_groups_seeds_and_shows_a_broken_checkpo
         table.move_cursor(row=table.get_row_index(group.key))
         await pilot.press("enter")
         await pilot.pause()
-        labels = [row.label for row in screen.rows]
+        labels = [row.label for row in screen.state.rows]
         i = labels.index(group.label)
         assert labels[i + 1 : i + 4] == ["seed 1", "seed 2", "seed 3"]
         await pilot.press("s", "s")  # off -> label -> associative_lookup
-        assert screen.sort_by == "associative_lookup" and screen.descending
-        top = [row for row in screen.rows if row.kind != "member"]
+        assert screen.state.sort_by == "associative_lookup" and screen.state.descending
+        top = [row for row in screen.state.rows if row.kind != "member"]
         values = [matrix.sort_value(row, "associative_lookup") for row in top]
         present = [v for v in values if v is not None]
         assert present == sorted(present, reverse=True) and values[-1] is None  # the broken row sorts last
         await pilot.press("S")
-        assert not screen.descending
+        assert not screen.state.descending
 
         # A fresh model as a row: pick it, evaluate only what is missing.
         await pilot.press("f")
         await wait_for(pilot, lambda: isinstance(app.screen, FreshModelPicker), what="fresh picker")
         await pilot.press("down", "enter")  # no_forget
         await pilot.pause()
-        fresh = next(s for s in screen.specs if s.fresh)
+        fresh = next(s for s in screen.state.specs if s.fresh)
         assert fresh.model == "no_forget"
         await pilot.press("e")
-        await wait_for(pilot, lambda: not screen.evaluating and fresh.key in screen.results, timeout=30, what="fresh row")
-        assert screen.results[fresh.key].ok and screen.results[fresh.key].parameter_count == 104_512
+        await wait_for(pilot, lambda: not screen.state.evaluating and fresh.key in screen.state.results, timeout=30, what="fresh row")
+        assert screen.state.results[fresh.key].ok and screen.state.results[fresh.key].parameter_count == 104_512
 
 
 async def test_cancel_stops_the_worker_and_leaves_no_partial_cache(runs_root, tmp_path):
@@ -150,15 +150,15 @@ async def test_cancel_stops_the_worker_and_leaves_no_partial_cache(runs_root, tm
         screen = await loaded(pilot)
         await pilot.press("e")
         await wait_for(pilot, started.is_set, what="first batch")
-        await wait_for(pilot, lambda: any("━" in cells(screen, row.key)[1] for row in screen.rows), what="a progress bar")
+        await wait_for(pilot, lambda: any("━" in cells(screen, row.key)[1] for row in screen.state.rows), what="a progress bar")
         form = screen.query_one("#eval-settings")
         assert form.disabled  # settings are locked while evaluating
         await pilot.press("c")
-        await wait_for(pilot, lambda: not screen.evaluating, what="the worker to stop")
+        await wait_for(pilot, lambda: not screen.state.evaluating, what="the worker to stop")
         assert not list(runs_root.glob(f"*/{results.CACHE_FILE}"))
         assert not list(runs_root.glob("*/.*.tmp"))
-        assert not screen.results
-        assert any("cancelled" in cells(screen, row.key)[1] for row in screen.rows)
+        assert not screen.state.results
+        assert any("cancelled" in cells(screen, row.key)[1] for row in screen.state.rows)
         assert any("cancelled" in note for note in app.notes)
         assert not form.disabled
 
@@ -171,7 +171,7 @@ async def test_export_writes_valid_files_named_after_what_they_show(runs_root, t
     app = Host(lambda: EvaluateScreen(runs_root, results_dir=results_dir, settings=FAST))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await loaded(pilot)
-        good = [row for row in screen.rows if row.result is not None and row.result.ok]
+        good = [row for row in screen.state.rows if row.result is not None and row.result.ok]
         assert len(good) == 2 and all(row.result.cached for row in good)  # the group and local_transformer
         await pilot.press("x")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportDialog), what="export dialog")
@@ -205,14 +205,14 @@ async def test_settings_are_validated_beside_the_fields(runs_root, tmp_path):
         await pilot.pause()
         error = screen.query_one("#error-seq_len", Label)
         assert error.display and "at least 14" in str(error.render())
-        assert screen.settings == FAST  # an invalid form leaves the settings as they were
+        assert screen.state.settings == FAST  # an invalid form leaves the settings as they were
         seq_len.value = "200"
         await pilot.pause()
         assert "600 exceeds max_seq_len 512" in str(screen.query_one("#error-extrapolation_len", Label).render())
         screen.query_one("#setting-extrapolation_len", Input).value = "300"
         await pilot.pause()
         assert not screen.query_one("#error-seq_len", Label).display
-        assert screen.settings.seq_len == 200 and screen.settings.extrapolation_length == 300
+        assert screen.state.settings.seq_len == 200 and screen.state.settings.extrapolation_length == 300
         assert "len 200/300" in str(screen.query_one("#eval-title", Label).render())
 
 
@@ -245,13 +245,13 @@ async def test_repeated_seeds_are_folded_said_and_exported_beside_the_runs(runs_
     app = Host(lambda: EvaluateScreen(runs_root, settings=FAST))  # no results_dir: the default
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await loaded(pilot)
-        group = next(row for row in screen.rows if row.kind == "group")
+        group = next(row for row in screen.state.rows if row.kind == "group")
         assert group.label == "forgetnet · changing_facts ×3 seeds (5 runs)"
         assert group.result.n_seeds == 3 and group.result.n_runs == 5
         by_seed = {}
-        for spec in screen.specs:
+        for spec in screen.state.specs:
             if spec.key in group.members:
-                by_seed.setdefault(spec.seed, []).append(screen.results[spec.key].tasks["multi_hop"]["accuracy"])
+                by_seed.setdefault(spec.seed, []).append(screen.state.results[spec.key].tasks["multi_hop"]["accuracy"])
         mean, low, high = stats.mean_interval([sum(v) / len(v) for _, v in sorted(by_seed.items())])
         cell = group.result.tasks["multi_hop"]
         assert (cell["accuracy"], cell["ci_low"], cell["ci_high"]) == (pytest.approx(mean), pytest.approx(low), pytest.approx(high))

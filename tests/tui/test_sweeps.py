@@ -136,16 +136,16 @@ async def test_evaluate_loads_a_sweep_in_one_step_from_its_caches(make_app, swee
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, EvaluateScreen)
-        await wait_for(pilot, lambda: screen.loaded, what="the runs directory's rows")
-        assert screen.settings != SETTINGS and not screen.results  # the default settings: nothing cached for them
+        await wait_for(pilot, lambda: screen.state.loaded, what="the runs directory's rows")
+        assert screen.state.settings != SETTINGS and not screen.state.results  # the default settings: nothing cached for them
         await pilot.press("w")
         await wait_for(pilot, lambda: isinstance(app.screen, SweepPicker) and app.screen.folders, what="the sweep picker")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: screen.sweep == "grid", what="the sweep loaded")
-        assert screen.settings == SETTINGS and screen.query_one("#setting-examples", Input).value == "4"
-        assert screen.group_seeds and not screen.evaluating
-        assert len(screen.specs) == 5  # every cell with a checkpoint; the pending one has none
-        groups = {row.label: row for row in screen.rows if row.kind == "group"}
+        await wait_for(pilot, lambda: screen.state.sweep == "grid", what="the sweep loaded")
+        assert screen.state.settings == SETTINGS and screen.query_one("#setting-examples", Input).value == "4"
+        assert screen.state.group_seeds and not screen.state.evaluating
+        assert len(screen.state.specs) == 5  # every cell with a checkpoint; the pending one has none
+        groups = {row.label: row for row in screen.state.rows if row.kind == "group"}
         assert set(groups) == {"forgetnet · changing_facts ×3 seeds", "no_forget · changing_facts ×2 seeds"}
         done = groups["forgetnet · changing_facts ×3 seeds"]
         assert done.result is not None and done.result.n_seeds == 3 and done.result.cached
@@ -154,4 +154,4 @@ async def test_evaluate_loads_a_sweep_in_one_step_from_its_caches(make_app, swee
         assert groups["no_forget · changing_facts ×2 seeds"].result is None  # trained, not evaluated by the sweep yet
         assert "sweep grid" in str(screen.query_one("#eval-title").render())
         await pilot.pause()
-        assert screen.settings == SETTINGS  # the form's echo of the new values changed nothing
+        assert screen.state.settings == SETTINGS  # the form's echo of the new values changed nothing
