@@ -184,7 +184,9 @@ def _classify(keys, believed, truth, boundaries, name) -> tuple[BeliefChange, ..
             k, old = name(key), ("-" if prev_b is None or prev_b < 0 else name(prev_b))
             event = None
             if right and (new_fact or not prev_right):
-                if len(history) > 1:
+                if len(history) > 1 and prev_b == b:  # it answered the new value before the overwrite came
+                    event = ("overwrite", f"{k}: the overwrite to {name(b)} matches what it already answered")
+                elif len(history) > 1:
                     event = ("overwrite", f"{k}: {old} -> {name(b)} (the overwrite takes)")
                 elif not prev_right:
                     event = ("learned", f"{k}: {old} -> {name(b)} (learned)")

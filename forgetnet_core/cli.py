@@ -300,6 +300,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"forgetnet: error: {exc}", file=sys.stderr)
         return 1
     print(out)
+    if (runs.read_status(out) or {}).get("stopped_by") == "SIGINT":  # Ctrl-C: checkpointed, like a shell's 130
+        print(f"forgetnet: interrupted (resume with: forgetnet train --resume {out})", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 
@@ -473,7 +476,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .device import use_threads
 
     use_threads()
-    print(run_demo(args), end="")
+    try:
+        print(run_demo(args), end="")
+    except ValueError as exc:  # --model that is not the checkpoint's, a length the model cannot take
+        raise UsageError(str(exc)) from None
     return 0
 
 

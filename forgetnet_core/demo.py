@@ -16,6 +16,9 @@ def run_demo(args: Any) -> str:
     device = resolve_device(args.device)
     source = model_source(args.checkpoint, args.model)
     model, label = source.load(device)
+    if args.checkpoint and args.model is not None and model.name != args.model:
+        raise ValueError(f"--model {args.model} does not match the checkpoint's model {model.name} "
+                         f"(leave --model out to step it as {model.name}): {args.checkpoint}")
     if args.seq_len > model.config.max_seq_len:
         raise ValueError(f"--seq-len {args.seq_len} exceeds the model's max_seq_len {model.config.max_seq_len}")
     st = build_stepper_trace(model, args.task, args.seed, args.suite, args.seq_len, label=label)

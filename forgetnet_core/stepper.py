@@ -131,7 +131,7 @@ class BeliefRow:
     believed: int  # -1: not asked yet
     probability: float
     truth: int  # what the records so far say
-    status: str  # right | stale (an older value of the key) | wrong
+    status: str  # right | stale (an older value of the key) | wrong | unset (no record of the key yet)
     queried: bool  # the example's own query key
     change: Optional[str] = None  # a BeliefChange kind at exactly this t
 
@@ -203,7 +203,9 @@ class StepperTrace:
             believed = int(b.believed[row, j])
             if truth < 0 and key != b.query_key:
                 continue
-            if believed == truth:
+            if truth < 0:
+                status = "unset"  # the queried key before any record of it: nothing to be right about yet
+            elif believed == truth:
                 status = "right"
             else:
                 earlier = set(int(x) for x in b.truth[: row + 1, j] if x >= 0) - {truth}

@@ -99,7 +99,7 @@ def create_sweep(
             raise ValueError(f"sweep {folder} exists with a different grid or base config; choose another --name")
         manifest = existing
     else:
-        folder.mkdir(parents=True, exist_ok=True)
+        runs.make_folder(folder)  # a file in the way, or a read-only parent: one line (runs.FolderError)
         manifest["created"] = time.time()
         runs.write_json_atomic(folder / MANIFEST, manifest)
     for cell in cells:

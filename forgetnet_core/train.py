@@ -152,6 +152,7 @@ class _SignalStop:
     def __init__(self, stop: threading.Event):
         self.stop = stop
         self.previous: dict[int, Any] = {}
+        self.received: str | None = None  # "SIGINT" or "SIGTERM" once one arrived
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -160,6 +161,7 @@ class _SignalStop:
         return self
 
     def _handle(self, signum, frame):  # noqa: ARG002
+        self.received = signal.Signals(signum).name
         self.stop.set()
 
     def __exit__(self, *exc):
@@ -265,7 +267,6 @@ def _check_resumable(run_dir: Path, config: TrainConfig, start_step: int) -> Non
 
 def _loop(config, model, optimizer, device, heldout, run_dir: Path, start_step: int, emit, stop) -> dict[str, Any]:
     started = time.perf_counter()
-    history: list[dict[str, Any]] = []
     last_eval: dict[str, Any] | None = None
     last_logged = time.perf_counter()
     steps_since_log = 0
@@ -290,7 +291,7 @@ def _loop(config, model, optimizer, device, heldout, run_dir: Path, start_step: 
         runs.save_checkpoint(run_dir / runs.CHECKPOINT_FILE, _checkpoint_payload(config, model, optimizer, at_step, device))
         emit({"kind": "checkpoint", "step": at_step})
 
-    with open(run_dir / runs.METRICS_JSONL, "a") as metrics_fh, _SignalStop(stop):
+    with open(run_dir / runs.METRICS_JSONL, "a") as metrics_fh, _SignalStop(stop) as signals:
         final_state = "finished"
         for step in range(start_step + 1, config.steps + 1):
             index = step - 1  # 0-based position in the training stream (v1: seed + index)
@@ -334,7 +335,6 @@ def _loop(config, model, optimizer, device, heldout, run_dir: Path, start_step: 
                 }
                 last_logged, steps_since_log = now, 0
                 runs.append_metrics(metrics_fh, record)
-                history.append(record)
                 emit(record)
                 runs.write_status(run_dir, step=step)
             if config.eval_every and step % config.eval_every == 0 and step != config.steps:
@@ -354,8 +354,9 @@ def _loop(config, model, optimizer, device, heldout, run_dir: Path, start_step: 
             save(step)
         wall = time.perf_counter() - started
         _write_metrics_json(config, model, device, run_dir, wall, last_eval)
-        runs.write_status(run_dir, state=final_state, step=step, error=None)
-        emit({"kind": final_state, "step": step, "run_dir": str(run_dir)})
+        stopped_by = (signals.received or "stop request") if final_state == "stopped" else None
+        runs.write_status(run_dir, state=final_state, step=step, error=None, stopped_by=stopped_by)
+        emit({"kind": final_state, "step": step, "run_dir": str(run_dir), "stopped_by": stopped_by})
     return {"step": step, "state": final_state}
 
 

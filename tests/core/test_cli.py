@@ -281,3 +281,19 @@ def test_a_checkpoint_of_python_objects_is_named_as_such(tmp_path):
     message = str(caught.value)
     assert message.startswith("not a forgetnet checkpoint (weights-only loading refuses its Python object ")
     assert message.endswith(f": {ckpt}") and "\n" not in message
+
+
+def test_demo_refuses_a_model_that_is_not_the_checkpoints(capsys):
+    from forgetnet_core.checkpoints import bundled_path
+
+    code, _, err = run_cli(capsys, "demo", "--checkpoint", str(bundled_path("gated_delta_net")), "--model", "forgetnet")
+    assert code == 2 and err.count("\n") == 1 and "does not match the checkpoint's model gated_delta_net" in err
+
+
+def test_sweep_output_dir_that_is_a_file_is_one_line(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("keep me")
+    proc = real_cli("sweep", "--models", "delta_net", "--tasks", "associative_lookup", "--seeds", "1", "--steps", "1",
+                    "--output-dir", blocker)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert str(blocker) in proc.stderr and blocker.read_text() == "keep me"
