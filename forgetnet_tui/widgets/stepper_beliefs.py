@@ -25,8 +25,9 @@ if TYPE_CHECKING:  # the UI imports no torch: traces arrive ready-made from a wo
     from forgetnet_core.beliefs import BeliefChange
     from forgetnet_core.stepper import BeliefRow, StepperTrace
 
-# Belief status (BeliefRow.status) colours, as in the belief PNG (forgetnet_core.stepper.BELIEF_COLOURS).
-STATUS_COLOURS = {"right": "#5fd75f", "stale": "#ff5f5f", "wrong": "#a8a8a8"}
+# Belief status (BeliefRow.status) colours, as in the belief PNG (forgetnet_core.stepper.BELIEF_COLOURS); `unset`
+# (the queried key before any record of it: nothing to be right about yet) is dimmer than `wrong`.
+STATUS_COLOURS = {"right": "#5fd75f", "stale": "#ff5f5f", "wrong": "#a8a8a8", "unset": "#6c6c6c"}
 # Change kinds (forgetnet_core.beliefs.EVENT_KINDS): a glyph beside the row and a colour for the text.
 CHANGE_GLYPHS = {"learned": "+", "overwrite": "↻", "stale": "!", "lost": "✗"}
 CHANGE_COLOURS = {"learned": "#5fafff", "overwrite": "#5fd75f", "stale": "#ff5f5f", "lost": "#ffaf5f"}
@@ -60,7 +61,7 @@ def _styled_cell(row: "BeliefRow", names: Sequence[str]) -> Text:
     key_end = 1 + len(names[row.key])
     cell.stylize(fg(QUERY_COLOUR, bold=True) if row.queried else Style(bold=True), 0, key_end)
     if row.believed >= 0:
-        cell.stylize(fg(STATUS_COLOURS.get(row.status, "#ffffff"), bold=row.status != "wrong"), key_end + 1, CELL - 2)
+        cell.stylize(fg(STATUS_COLOURS.get(row.status, "#ffffff"), bold=row.status in ("right", "stale")), key_end + 1, CELL - 2)
     else:
         cell.stylize(Style(dim=True), key_end + 1, CELL - 2)
     if row.change:

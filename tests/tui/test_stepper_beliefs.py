@@ -238,7 +238,7 @@ def test_belief_colours_and_the_queried_key():
                     seen.add(row.status)
                 ground = line.get_style_at_offset(console, x + 2).bgcolor
                 assert (ground is not None and ground.triplet.hex == QUERY_GROUND) == row.queried
-    assert seen == {"right", "stale", "wrong"}
+    assert seen == {"right", "stale", "wrong", "unset"}
 
 
 async def test_transformer_has_beliefs_and_exports_them(make_app, tmp_path):
