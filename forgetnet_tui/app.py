@@ -45,8 +45,8 @@ class ForgetNetLab(App):
     TITLE = "forgetnet-lab"
     BINDINGS = [
         *(Binding(key, f"show_screen('{name}')", label, show=False) for name, label, key in SCREENS),
-        Binding("question_mark", "help", "Keys"),
-        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Keys", tooltip="Every key of this screen, in words"),
+        Binding("q", "quit", "Quit", tooltip="Quit (runs keep training: they are their own processes)"),
     ]
 
     device_label: reactive[str | None] = reactive(None)
@@ -138,33 +138,13 @@ class ForgetNetLab(App):
         self.lab_screens["train"].show_runs(primary, list(overlays))  # type: ignore[attr-defined]
 
     def action_help(self) -> None:
+        """The key help: this screen's keys in words, its parts' keys, and the keys that work everywhere."""
         from .dialogs.help import HelpScreen
+        from .keys import help_rows
 
         screen = self.screen
-        rows: list[tuple[int, str, str, str]] = []
-        seen: set[str] = set()
-        for key, active in screen.active_bindings.items():
-            binding = active.binding
-            if not binding.description or key in seen:
-                continue
-            seen.add(key)
-            node = active.node
-            if node is self:
-                where, order = "everywhere", 2
-            elif isinstance(node, Screen):
-                where, order = "this screen", 0
-            else:
-                where, order = f"when {type(node).__name__} is focused", 1
-            description = binding.description + ("" if active.enabled else " (not now)")
-            rows.append((order, self.get_key_display(binding), description, where))
-        for binding in getattr(type(screen), "BINDINGS", ()):
-            # Keys hidden right now (e.g. Stop with no run) are still keys of this screen: list them too.
-            if isinstance(binding, Binding) and binding.description and binding.key not in seen:
-                seen.add(binding.key)
-                rows.append((0, self.get_key_display(binding), f"{binding.description} (not now)", "this screen"))
-        rows.sort(key=lambda r: r[0])
         title = (screen.title or self.title).replace("forgetnet-lab · ", "")
-        self.push_screen(HelpScreen(title, [r[1:] for r in rows]))
+        self.push_screen(HelpScreen(title, help_rows(screen, self)))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -22,7 +22,12 @@ from forgetnet_core.checkpoints import bundled_checkpoints
 from forgetnet_core.config import EvalSettings
 from forgetnet_core.matrix import SORTABLE, MatrixRow, RowSpec, build_rows, folded_note
 from forgetnet_core.results import RowResult
-from forgetnet_core.runs import CHECKPOINT_FILE, CONFIG_FILE, read_json, write_json_atomic
+from forgetnet_core.runs import (
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    read_json,
+    write_json_atomic,
+)
 
 BUSY = ("queued", "running")  # row states while an evaluation holds them
 

@@ -24,7 +24,13 @@ from textual.widgets import DataTable, Label, Static
 from forgetnet_core.config import EvalSettings
 from forgetnet_core.errors import one_line
 from forgetnet_core.listing import RunLister
-from forgetnet_core.matrix import RowSpec, export_folder_name, export_rows, results_root, where_files_are
+from forgetnet_core.matrix import (
+    RowSpec,
+    export_folder_name,
+    export_rows,
+    results_root,
+    where_files_are,
+)
 from forgetnet_core.results import RowResult, cached_result
 from forgetnet_core.runs import unique_dir
 from forgetnet_core.sweep import sweep_specs
@@ -95,7 +101,7 @@ class EvaluateScreen(Screen):
         Binding("R", "reevaluate_all", "Re-evaluate all", show=False, tooltip="Re-evaluate every row, ignoring the caches"),
         Binding("delete,backspace", "remove_row", "Remove row", show=False, key_display="del", tooltip="Remove the highlighted row"),
         Binding("space", "toggle_group", "Expand seeds", show=False, tooltip="Expand or collapse a seed group (enter too)"),
-        Binding("escape", "focus_matrix", "Back to the matrix", show=False, tooltip="Back to the matrix from the settings"),
+        Binding("escape", "focus_matrix", "Matrix", tooltip="Back to the matrix from the settings"),
     ]
     PALETTE_ACTIONS = (
         ("Evaluate: run missing rows", "Evaluate every row without a result for these settings (e)", "evaluate"),
@@ -295,7 +301,9 @@ class EvaluateScreen(Screen):
         settings_key = settings.cache_key()
         errors = rows = 0
         try:
-            from forgetnet_core.device import run_device  # the device, and the CPU threads (one a run)
+            from forgetnet_core.device import (
+                run_device,  # the device, and the CPU threads (one a run)
+            )
 
             device: Any = run_device(self.device)
         except Exception:  # noqa: BLE001 - an unavailable device falls back to the CPU

@@ -35,16 +35,16 @@ class RunsScreen(Screen):
     CSS_PATH = "runs.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
-        Binding("enter", "open_run", "Open"),
-        Binding("space", "mark", "Mark"),
-        Binding("x", "stop_run", "Stop"),
-        Binding("r", "resume_run", "Resume"),
-        Binding("d", "delete_run", "Delete"),
-        Binding("l", "launch", "Launch"),
-        Binding("e", "toggle_sweep", "Expand/collapse sweep", show=False),
-        Binding("c", "copy_config", "Copy config", show=False),
-        Binding("n", "focus_form", "Edit form", show=False),
-        Binding("escape", "focus_table", "Back to table", show=False),
+        Binding("enter", "open_run", "Open", tooltip="Open the run on the Train screen (marked runs overlaid); on a sweep, expand or collapse it"),
+        Binding("l", "launch", "Launch", tooltip="Launch the form's config as its own process (output in <run>/output.log)"),
+        Binding("x", "stop_run", "Stop", tooltip="Stop the run gracefully: it checkpoints, then ends `stopped`"),
+        Binding("r", "resume_run", "Resume", tooltip="Resume a stopped or stale run from its checkpoint"),
+        Binding("space", "mark", "Mark", tooltip="Mark or unmark a run to overlay on the Train screen"),
+        Binding("d", "delete_run", "Delete", tooltip="Delete a run that is not running (asks y / n)"),
+        Binding("e", "toggle_sweep", "Expand/collapse sweep", show=False, tooltip="Expand or collapse the sweep of the highlighted row"),
+        Binding("c", "copy_config", "Copy config", show=False, tooltip="Copy the run's config (or a sweep's base config) into the form"),
+        Binding("n", "focus_form", "Edit form", show=False, tooltip="Jump to the form"),
+        Binding("escape", "focus_table", "Table", tooltip="Back to the runs table"),
     ]
 
     # (title, help, action) offered in the command palette while this screen is shown
@@ -159,6 +159,9 @@ class RunsScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out run actions that do not apply to the highlighted row (a run, or a sweep's row)."""
+        if action == "focus_table":  # esc: only from the form
+            tables = self.query(RunsTable)
+            return not (tables and tables.first().has_focus)
         if action not in ("open_run", "mark", "stop_run", "resume_run", "delete_run", "copy_config", "toggle_sweep"):
             return True
         try:

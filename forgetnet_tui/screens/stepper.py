@@ -17,17 +17,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Header
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from ..dialogs.model_picker import ModelPicker
 from ..messages import ExportWritten, TraceFailed, TracesComputed
+from ..widgets.header import LabHeader
 from ..widgets.keybar import KeyBar
 from ..widgets.stepper_panel import ModelPanel
 from ..widgets.stepper_strip import TokenStrip
@@ -54,26 +56,27 @@ class StepperScreen(Screen):
     """Step one example through a model (or two, side by side); the trace is computed once, stepping only indexes it."""
 
     TITLE = "forgetnet-lab · Stepper"
+    # In the key bar's order; a narrow bar keeps the first ones (then ? Keys) and drops the rest.
     BINDINGS = [
-        Binding("left", "step(-1)", "Back", show=False),
-        Binding("right", "step(1)", "Step"),
-        Binding("home", "go_start", "Start", show=False),
-        Binding("end", "go_end", "End", show=False),
-        Binding("space", "play", "Play"),
-        Binding("plus,equals_sign", "speed(1)", "Faster", show=False),
-        Binding("minus", "speed(-1)", "Slower", show=False),
-        Binding("j", "next_event", "Next event"),
-        Binding("J", "previous_event", "Previous event", show=False),
-        Binding("b", "next_belief_change", "Belief change"),
-        Binding("B", "previous_belief_change", "Previous belief change", show=False),
-        Binding("h", "next_head", "Head"),
-        Binding("H", "previous_head", "Previous head", show=False),
-        Binding("n", "new_example", "New example", show=False),
-        Binding("m", "pick_model", "Model"),
-        Binding("c", "compare", "Compare"),
-        Binding("x", "export", "Export"),
-        Binding("pageup", "scroll_panels(-1)", "Scroll up", show=False),
-        Binding("pagedown", "scroll_panels(1)", "Scroll down", show=False),
+        Binding("right", "step(1)", "Step", key_display="←→", tooltip="Step forward"),
+        Binding("left", "step(-1)", "Back", show=False, tooltip="Step back"),
+        Binding("space", "play", "Play", tooltip="Play / pause"),
+        Binding("j", "next_event", "Event", tooltip="The next event: a fact about the queried key, an overwrite, the query"),
+        Binding("b", "next_belief_change", "Belief", tooltip="The next change of belief: learned, overwritten, stale, lost"),
+        Binding("m", "pick_model", "Model", tooltip="Pick the model: a run's checkpoint, a bundled checkpoint, a fresh model"),
+        Binding("c", "compare", "Compare", tooltip="Compare with a second model side by side on the same example (c again ends it)"),
+        Binding("x", "export", "Export", tooltip="Export an SVG of the screen and PNGs of the beliefs and the memory under results/"),
+        Binding("h", "next_head", "Head", tooltip="The next head of a delta-rule memory"),
+        Binding("home", "go_start", "Start", show=False, tooltip="The first token"),
+        Binding("end", "go_end", "End", show=False, tooltip="The last token (where the verdict is)"),
+        Binding("plus,equals_sign", "speed(1)", "Faster", show=False, key_display="+", tooltip="Play faster (up to 32 tokens/s)"),
+        Binding("minus", "speed(-1)", "Slower", show=False, key_display="-", tooltip="Play slower (down to 1 token/s)"),
+        Binding("J", "previous_event", "Previous event", show=False, tooltip="The previous event"),
+        Binding("B", "previous_belief_change", "Previous belief change", show=False, tooltip="The previous change of belief"),
+        Binding("H", "previous_head", "Previous head", show=False, tooltip="The previous head of a delta-rule memory"),
+        Binding("n", "new_example", "New example", show=False, tooltip="A new example (the next seed)"),
+        Binding("pageup", "scroll_panels(-1)", "Scroll up", show=False, tooltip="Scroll the panels up (small terminals)"),
+        Binding("pagedown", "scroll_panels(1)", "Scroll down", show=False, tooltip="Scroll the panels down"),
     ]
     PALETTE_ACTIONS = (
         ("Stepper: next event", "Jump to the next token that matters: a fact about the queried key, an overwrite, the query (j)", "next_event"),
@@ -110,7 +113,8 @@ class StepperScreen(Screen):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield LabHeader("stepper")
+        yield Static("", id="stepper-status")
         yield TokenStrip(id="stepper-strip")
         with _PanelScroll(id="panels-scroll"):
             with Horizontal(id="panels"):
@@ -208,7 +212,7 @@ class StepperScreen(Screen):
         state = f"playing at {SPEEDS[self.speed_index]} tok/s" if self.playing else f"paused · speed {SPEEDS[self.speed_index]} tok/s"
         example = f"{self.task_name} ({self.suite}) seed {self.seed}"
         compare = f" · comparing with {self.compare_trace.model_label}" if self.compare_trace is not None else ""
-        self.sub_title = f"{example} · {state}{compare}"
+        self.query_one("#stepper-status", Static).update(Text(f"{example} · {state}{compare}", no_wrap=True, overflow="ellipsis"))
 
     def move_to(self, t: int) -> None:
         if self.trace is None:

@@ -128,10 +128,10 @@ class TrainScreen(Screen):
     TITLE = "forgetnet-lab · Train"
     CSS_PATH = "train.tcss"
     BINDINGS = [
-        Binding("s", "toggle_smooth", "Smooth"),
-        Binding("g", "toggle_log", "Log loss"),
-        Binding("o", "pick_overlay", "Overlay"),
-        Binding("x", "stop_run", "Stop"),
+        Binding("s", "toggle_smooth", "Smooth", tooltip="Smoothing on/off (a debiased exponential moving average)"),
+        Binding("g", "toggle_log", "Log loss", tooltip="Log scale on the loss chart on/off"),
+        Binding("o", "pick_overlay", "Overlay", tooltip="Choose runs to draw on the same charts (space toggles, c clears, esc applies)"),
+        Binding("x", "stop_run", "Stop", tooltip="Stop this run gracefully: it checkpoints, then ends `stopped`"),
     ]
 
     PALETTE_ACTIONS = (

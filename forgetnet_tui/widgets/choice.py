@@ -32,10 +32,12 @@ class ChoiceField(Widget, can_focus=True):
     }
     """
     BINDINGS = [
-        Binding("left", "step(-1)", "Previous option", show=False),
-        Binding("right", "step(1)", "Next option", show=False),
-        Binding("enter,space", "open_menu", "All options", show=False),
+        Binding("left", "step(-1)", "Option", key_display="←→", tooltip="The previous option"),
+        Binding("right", "step(1)", "Next option", show=False, tooltip="The next option"),
+        Binding("enter,space", "open_menu", "List", tooltip="Open the list of every option"),
     ]
+    HELP_WHERE = "on a choice (model, task, ...)"
+    HELP_KEYS = (("a letter", "the next option starting with it"),)
 
     value: reactive[str] = reactive("", init=False)
 
@@ -71,6 +73,10 @@ class ChoiceField(Widget, can_focus=True):
     def action_step(self, delta: int) -> None:
         index = self.options.index(self.value) if self.value in self.options else 0
         self.value = self.options[(index + delta) % len(self.options)]
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """Letters are this field's (they jump to an option): the screen's letter keys do not apply here."""
+        return character is not None and len(character) == 1 and character.isalpha()
 
     def on_key(self, event: events.Key) -> None:
         """A letter jumps to the next option starting with it. Letters never reach the screen's keys

@@ -74,6 +74,11 @@ class ConfigForm(VerticalScroll):
     again, so fewer nodes make switching to the Runs screen faster.
     """
 
+    HELP_WHERE = "in the form"
+    HELP_KEYS = (
+        ("enter", "the next field (a field's problem shows under it as you type)"),
+        ("tab / shift+tab", "the next / previous field, then Launch"),
+    )
     DEFAULT_CSS = """
     ConfigForm { height: 1fr; }
     ConfigForm #fields { grid-size: 2; grid-columns: 17 1fr; grid-rows: 1; height: auto; }

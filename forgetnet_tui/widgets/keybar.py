@@ -1,8 +1,9 @@
-"""The footer: the keys that work now, drawn as one line of text (clickable) instead of a widget per key.
+"""The key bar: the keys that work where focus is, drawn as one line of text (clickable), never cut.
 
 Textual's Footer recomposes a widget per key whenever the bindings change,
 which includes every switch of screen; on a busy machine that alone costs
-tens of milliseconds. This bar only re-renders its text.
+tens of milliseconds. This bar only re-renders its text. What it lists and
+how it fits a narrow terminal is keys.py's (bar_entries, fit_entries).
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ from rich.text import Text
 from textual.screen import Screen
 from textual.widget import Widget
 
+from ..keys import bar_entries, fit_entries
+
+PALETTE = " ^p palette "
+
 
 class KeyBar(Widget):
-    """Shows the screen's visible bindings (disabled ones dimmed), then the command palette key."""
+    """The screen's keys (dimmed where they do not apply to what is highlighted), then ? and q, then the palette key."""
 
     DEFAULT_CSS = """
     KeyBar {
@@ -33,26 +38,16 @@ class KeyBar(Widget):
         self.refresh()
 
     def render(self) -> Text:
-        app = self.app
-        text = Text(no_wrap=True, overflow="ellipsis", end="")
-        seen: set[str] = set()
-        screen_first = sorted(
-            self.screen.active_bindings.values(),
-            key=lambda active: 1 if active.node is app else 0,
-        )
-        for active in screen_first:
-            binding = active.binding
-            if not binding.show or binding.action in seen:
-                continue
-            seen.add(binding.action)
-            key = app.get_key_display(binding)
-            click = Style.from_meta({"@click": f"app.simulate_key({binding.key.split(',')[0]!r})"})
-            key_style = Style(bold=True, color="bright_yellow" if active.enabled else "grey50") + click
-            text.append(f" {key} ", style=key_style)
-            text.append(f"{binding.description} ", style=(Style() if active.enabled else Style(dim=True)) + click)
-        palette = " ^p palette "
-        gap = self.size.width - text.cell_len - len(palette)
+        width = self.size.width
+        entries = fit_entries(bar_entries(self.screen), width)
+        text = Text(no_wrap=True, overflow="crop", end="")
+        for entry in entries:
+            click = Style.from_meta({"@click": f"app.simulate_key({entry.press!r})"})
+            key_style = Style(bold=True, color="bright_yellow" if entry.enabled else "grey50") + click
+            text.append(f" {entry.key} ", style=key_style)
+            text.append(f"{entry.label} ", style=(Style() if entry.enabled else Style(dim=True)) + click)
+        gap = width - text.cell_len - len(PALETTE)
         if gap > 0:
             text.append(" " * gap)
-            text.append(palette, style=Style(dim=True) + Style.from_meta({"@click": "app.command_palette"}))
+            text.append(PALETTE, style=Style(dim=True) + Style.from_meta({"@click": "app.command_palette"}))
         return text

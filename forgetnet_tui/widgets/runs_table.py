@@ -97,10 +97,12 @@ class RunsTable(KeyedTable):
     """
     # Enter opens a run, or expands/collapses a sweep; the key bar shows the one that applies (check_action).
     BINDINGS = [
-        Binding("enter", "select_cursor", "Open run"),
-        Binding("enter", "expand_sweep", "Expand sweep"),
-        Binding("enter", "collapse_sweep", "Collapse sweep"),
+        Binding("enter", "select_cursor", "Open run", tooltip="Open the run on the Train screen (marked runs overlaid)"),
+        Binding("enter", "expand_sweep", "Expand sweep", tooltip="Expand a sweep's row into its runs"),
+        Binding("enter", "collapse_sweep", "Collapse sweep", tooltip="Collapse a sweep back into one row"),
     ]
+    HELP_WHERE = "in the runs table"
+    HELP_KEYS = (("↑ / ↓", "choose a run"),)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)

@@ -57,14 +57,96 @@ async def test_question_mark_lists_the_keys_of_the_current_screen(make_app):
         assert isinstance(app.screen, HelpScreen)
         keys = {row[0] for row in app.screen.rows}
         descriptions = " ".join(row[1] for row in app.screen.rows)
-        assert {"s", "g", "o", "x", "1", "2", "3", "4", "q"} <= keys
-        assert "Smooth" in descriptions and "Stop" in descriptions
+        assert {"s", "g", "o", "x", "1", "2", "3", "4", "q", "?", "ctrl+p"} <= keys
+        assert "Smoothing on/off" in descriptions and "Stop this run gracefully" in descriptions
         await pilot.press("escape")
         assert isinstance(app.screen, TrainScreen)
         await pilot.press("1", "question_mark")
-        keys = {row[0] for row in app.screen.rows}
-        shown = {app.get_key_display(Binding(k, "")) for k in ("enter", "space", "x", "r", "d", "l", "escape")}
-        assert shown <= keys  # Stop/Resume are listed even with no run to act on
+        rows = {(row[0], row[2]) for row in app.screen.rows}
+        screen_keys = {key for key, where in rows if where == "this screen"}
+        assert {"enter", "space", "x", "r", "d", "l", "esc", "e", "c", "n"} <= screen_keys  # Stop/Resume even with no run
+        assert {("←", "on a choice (model, task, ...)"), ("→", "on a choice (model, task, ...)")} <= rows
+        assert ("a letter", "on a choice (model, task, ...)") in rows and not any(where == "in the form" and key == "pgup" for key, where in rows)
+        assert ("enter", "in the runs table") in rows
+        assert any("(not now)" in row[1] for row in app.screen.rows if row[0] == "r")
+
+
+@pytest.mark.parametrize("screen", ["runs", "train", "evaluate", "stepper"])
+async def test_the_key_help_speaks_in_words_of_the_labs_own_keys(make_app, screen):
+    """No Textual internals (super+c, ^pgup), no raw binding strings (plus,equals_sign), a phrase for every key."""
+    app = make_app(screen=screen)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.action_help()
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the key help")
+        rows = app.screen.rows
+        keys = [row[0] for row in rows]
+        for key in keys:
+            assert "," not in key and "_" not in key and "super" not in key and "^" not in key, key
+        assert len(keys) == len(set((row[0], row[2]) for row in rows))
+        assert {"1", "2", "3", "4", "?", "q"} <= set(keys)
+        assert all(len(row[1]) >= 4 for row in rows)  # words, not a bare label
+        if screen == "stepper":
+            assert {"←", "→", "+ / =", "-", "pgup", "pgdn", "home", "end", "h", "b", "j"} <= set(keys)
+        if screen == "evaluate":
+            assert {"e", "x", "a", "w", "f", "o", "d", "s", "S", "g", "r", "R", "del / backspace", "space"} <= set(keys)
+
+
+def bar_text(app) -> str:
+    from forgetnet_tui.widgets.keybar import KeyBar
+
+    return str(app.screen.query_one(KeyBar).render())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_key_bar_shows_the_keys_that_work_where_focus_is(make_app, runs_dir, size):
+    write_run(runs_dir, state="stopped")
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        table = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: table.current_run is not None, what="the run row")
+        await pilot.pause()
+        bar = bar_text(app)
+        assert "r Resume" in bar and "l Launch" in bar and "? Keys" in bar and "esc" not in bar
+        model = app.screen.query_one("#field-model")
+        model.focus()
+        await pilot.pause()
+        bar = bar_text(app)
+        assert "Resume" not in bar and "Launch" not in bar and " q " not in bar  # letters pick an option here
+        assert "←→ Option" in bar and "enter List" in bar and "esc Table" in bar and "? Keys" in bar
+        before = model.value
+        await pilot.press("r")  # picks a model starting with r; resumes nothing
+        assert model.value != before and model.value.startswith("r") and isinstance(app.screen, RunsScreen)
+        app.screen.query_one("#field-steps", Input).focus()
+        await pilot.pause()
+        bar = bar_text(app)
+        assert "esc Table" in bar and "? Keys" not in bar and "Resume" not in bar  # a text field takes ? and letters
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table.has_focus and "r Resume" in bar_text(app)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.parametrize("screen", ["runs", "train", "evaluate", "stepper"])
+async def test_every_screen_has_the_header_and_a_key_bar_whose_entries_are_whole(make_app, runs_dir, size, screen):
+    from forgetnet_tui.keys import bar_entries
+    from forgetnet_tui.widgets.header import LabHeader
+    from forgetnet_tui.widgets.keybar import KeyBar
+
+    write_run(runs_dir)
+    app = make_app(screen=screen)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause(0.3)
+        header = app.screen.query_one(LabHeader)
+        assert all(f"{n} {label}" in str(header.render()) for n, label in ((1, "Runs"), (2, "Train"), (3, "Evaluate"), (4, "Stepper")))
+        bar = app.screen.query_one(KeyBar)
+        text = str(bar.render())
+        assert len(text) <= size[0] and "…" not in text
+        shown = [f"{e.key} {e.label}" for e in bar_entries(app.screen)]
+        visible = [entry for entry in shown if entry in text]
+        assert visible and "? Keys" in visible  # whatever is shown is whole, and ? is always there
+        if screen == "evaluate":
+            assert "x Export" in text and "e Evaluate" in text
 
 
 async def test_q_quits(make_app):
