@@ -17,6 +17,8 @@ PY = BIN / ("python.exe" if os.name == "nt" else "python")
 # torch is installed first, pinned, so pip never resolves the open range in
 # pyproject.toml to a multi-GB build; set FORGETNET_TORCH to choose another.
 TORCH = os.environ.get("FORGETNET_TORCH", "torch==2.13.0")
+# Extras installed with the project: dev (pytest) always; FORGETNET_EXTRAS=dev,ray adds Ray (CI does, for its tests).
+EXTRAS = os.environ.get("FORGETNET_EXTRAS", "dev")
 
 
 def _run(*cmd: str | Path) -> None:
@@ -24,9 +26,9 @@ def _run(*cmd: str | Path) -> None:
 
 
 def setup() -> None:
-    """Create .venv and install the project with its dev extra; skip when nothing changed."""
+    """Create .venv and install the project with its extras (FORGETNET_EXTRAS, default dev); skip when nothing changed."""
     stamp = VENV / ".forgetnet-stamp"
-    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + TORCH.encode()).hexdigest()
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + TORCH.encode() + EXTRAS.encode()).hexdigest()
     if stamp.exists() and stamp.read_text() == want and PY.exists():
         return
     if not PY.exists():
@@ -35,7 +37,7 @@ def setup() -> None:
     probe = subprocess.run([str(PY), "-c", "import torch"], capture_output=True)
     if probe.returncode != 0:
         _run(PY, "-m", "pip", "install", "-q", *shlex.split(TORCH))
-    _run(PY, "-m", "pip", "install", "-q", "-e", ".[dev]")
+    _run(PY, "-m", "pip", "install", "-q", "-e", f".[{EXTRAS}]")
     stamp.write_text(want)
 
 

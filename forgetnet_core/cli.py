@@ -168,7 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--models", default="all", help="all or a comma list of model names")
     w.add_argument("--tasks", default="all", help="all or a comma list of task names")
     w.add_argument("--seeds", default="42,43,44", help="comma list of seeds")
-    w.add_argument("--jobs", type=_positive_int, default=1, help="runs trained at once (separate processes)")
+    w.add_argument("--jobs", type=_positive_int, default=1, help="runs trained at once (separate processes; Ray: the local instance's CPUs)")
+    w.add_argument("--devices", help="place cells round-robin on these devices, e.g. cuda:0,cuda:1 (default: each run's --device)")
+    w.add_argument("--per-device", type=_positive_int, default=1, help="runs at once on each of --devices (local backend)")
+    w.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local: child processes on this machine; ray: Ray tasks (a local instance on 127.0.0.1, or --address)")
+    w.add_argument("--address", help="Ray: join this cluster (auto or HOST:PORT) instead of starting a local instance")
+    w.add_argument("--cpus-per-cell", type=_positive_float, default=1.0, help="Ray: CPUs a cell asks for (default 1)")
+    w.add_argument("--gpus-per-cell", type=_nonneg_float, default=0.0, help="Ray: GPUs a cell asks for, e.g. 0.25 (default 0: CPU)")
     w.add_argument("--name", help="sweep folder name under --output-dir (default sweep-<time>); reuse it to resume")
     w.add_argument("--output-dir", default="runs")
     w.add_argument("--retry-failed", action="store_true", help="rerun cells whose run failed")
@@ -392,10 +399,35 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     points = 1
     for values in grid.values():
         points *= len(values)
-    print(f"sweep {folder}: {len(models) * len(tasks) * len(seeds) * points} runs, {args.jobs} at a time", flush=True)
+    devices = None
+    if args.devices:
+        from .placement import parse_devices
+
+        try:
+            devices = parse_devices(args.devices)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        for device in devices:
+            resolve_device(device)  # an absent GPU is one line now, not a failed cell later
+    if args.backend == "local" and (args.address or args.gpus_per_cell):
+        raise UsageError("--address and --gpus-per-cell are for --backend ray (the local backend places with --devices)")
+    at_once = (f"{len(devices)} device(s) x {args.per_device}" if devices else f"{args.jobs}") + " at a time"
+    print(f"sweep {folder}: {len(models) * len(tasks) * len(seeds) * points} runs, {at_once}, backend {args.backend}",
+          flush=True)
     stop = threading.Event()  # set by Ctrl-C (SIGINT) or SIGTERM: the children checkpoint and stop
-    counts = run_sweep(folder, jobs=args.jobs, report=lambda line: print(line, flush=True), stop=stop,
-                       retry_failed=args.retry_failed, threads=args.threads)
+    say = lambda line: print(line, flush=True)  # noqa: E731
+    if args.backend == "ray":
+        from .sweep_ray import RayMissing, run_sweep_ray
+
+        try:
+            counts = run_sweep_ray(folder, address=args.address, jobs=args.jobs, cpus_per_cell=args.cpus_per_cell,
+                                   gpus_per_cell=args.gpus_per_cell, report=say, stop=stop,
+                                   retry_failed=args.retry_failed, threads=args.threads)
+        except RayMissing as exc:
+            raise UsageError(str(exc)) from None
+    else:
+        counts = run_sweep(folder, jobs=args.jobs, report=say, stop=stop, retry_failed=args.retry_failed,
+                           threads=args.threads, devices=devices, per_device=args.per_device)
     print(" ".join(f"{k} {v}" for k, v in counts.items()))
     if stop.is_set():
         print(f"forgetnet: interrupted (run the same command again to resume): {folder}", file=sys.stderr)

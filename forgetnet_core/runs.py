@@ -6,6 +6,7 @@ import json
 import math
 import os
 import signal
+import socket
 import time
 import zipfile
 from collections.abc import Iterable
@@ -19,6 +20,9 @@ METRICS_JSONL = "metrics.jsonl"
 METRICS_JSON = "metrics.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 OUTPUT_LOG = "output.log"
+STOP_FILE = "stop-requested"  # written by request_stop, read by the trainer every step: a stop that crosses machines
+HOST = socket.gethostname()  # status.json's `host`: where a run trains (sweeps through Ray run on several)
+REMOTE_STALE_AFTER = 600.0  # seconds: a run on another host that has not written its status for this long is stale
 
 STATES = ("pending", "running", "finished", "stopped", "failed", "stale")
 CHECKPOINT_FORMAT = 1
@@ -148,21 +152,49 @@ def effective_state(status: dict[str, Any] | None) -> str:
     if not status:
         return "pending"  # a run directory not started yet (e.g. a sweep cell)
     state = status.get("state", "stale")
-    if state == "running" and not pid_alive(status.get("pid")):
-        return "stale"
+    if state == "running":
+        host = status.get("host")
+        if host and host != HOST:  # another machine: its pid means nothing here, its heartbeat does
+            updated = status.get("updated")
+            fresh = isinstance(updated, (int, float)) and time.time() - updated < REMOTE_STALE_AFTER
+            return "running" if fresh else "stale"
+        if not pid_alive(status.get("pid")):
+            return "stale"
     return state if state in STATES else "stale"
 
 
 def request_stop(run_dir: str | Path) -> bool:
-    """Ask a running run to stop gracefully (SIGTERM: checkpoint, then `stopped`). False if not running."""
+    """Ask a running run to stop gracefully (checkpoint, then `stopped`); False if it is not running.
+
+    Writes RUN_DIR/stop-requested, which the trainer checks every step (so a run on another machine
+    sharing the runs directory stops too), and sends SIGTERM when the run's process is on this host.
+    """
     status = read_status(run_dir)
     if not status or effective_state(status) != "running":
         return False
     try:
-        os.kill(int(status["pid"]), signal.SIGTERM)
-    except (ProcessLookupError, PermissionError, KeyError, TypeError, ValueError):
-        return False
+        (Path(run_dir) / STOP_FILE).write_text(f"{time.time()}\n")
+    except OSError:
+        pass
+    if status.get("host") in (None, HOST):
+        try:
+            os.kill(int(status["pid"]), signal.SIGTERM)
+        except (ProcessLookupError, PermissionError, KeyError, TypeError, ValueError):
+            pass
     return True
+
+
+def stop_requested(run_dir: str | Path) -> bool:
+    """Whether request_stop asked this run to stop (the trainer's per-step check)."""
+    return (Path(run_dir) / STOP_FILE).exists()
+
+
+def clear_stop_request(run_dir: str | Path) -> None:
+    """Forget a stop request (a run that starts or resumes was not asked to stop by it)."""
+    try:
+        (Path(run_dir) / STOP_FILE).unlink()
+    except FileNotFoundError:
+        pass
 
 
 # --------------------------------------------------------------------------- metrics

@@ -166,51 +166,23 @@ def sweep_progress(folder: str | Path) -> dict[str, int]:
     return counts
 
 
-def evaluate_run(run_dir: Path, settings: Any):
-    """Evaluate a finished run's checkpoint (CPU) into its eval_cache.json; the matrix RowResult."""
+def evaluate_run(run_dir: Path, settings: Any, device: Any = "cpu"):
+    """Evaluate a finished run's checkpoint into its eval_cache.json; the matrix RowResult."""
+    from .device import resolve_device
     from .matrix import RowSpec, evaluate_row
 
-    return evaluate_row(RowSpec.for_run(run_dir), settings, device="cpu", use_cache=False)
+    return evaluate_row(RowSpec.for_run(run_dir), settings, device=resolve_device(device), use_cache=False)
 
 
 Reporter = Callable[[str], None]
 
 
-def run_sweep(
-    folder: str | Path,
-    jobs: int = 1,
-    report: Reporter | None = None,
-    stop: threading.Event | None = None,
-    retry_failed: bool = False,
-    threads: int | None = None,
-) -> dict[str, int]:
-    """Train and then evaluate every unfinished cell, `jobs` processes at a time.
-
-    Each cell is one child process (`python -m forgetnet_core.sweep DIR`) that
-    trains (or resumes) the run and, once it is finished, evaluates it into its
-    eval_cache.json, so evaluation never holds up the scheduling of the next
-    runs. Evaluated cells are skipped, finished ones only evaluated; stopped and
-    stale ones resume from their checkpoint (or start over without one);
-    failed ones are skipped unless `retry_failed`. Setting
-    `stop` (or SIGINT/SIGTERM in the main thread) sends SIGTERM to the
-    children, which checkpoint and end `stopped`, so the next call picks up
-    where this one left off (`stop.is_set()` afterwards says it was cut
-    short). Each child uses `threads` CPU threads (device.run_threads: 1 unless
-    asked), so `jobs` runs share the cores instead of stalling on each other.
-    Returns sweep_progress().
-    """
-    folder = Path(folder)
-    manifest = read_manifest(folder)
-    say = report or (lambda line: None)
-    stop = stop or threading.Event()
-    if jobs < 1:
-        raise ValueError(f"--jobs must be at least 1, got {jobs}")
+def pending_cells(folder: Path, manifest: dict[str, Any], say: Reporter, retry_failed: bool = False) -> list[Path]:
+    """The cells still to do, in grid order: not evaluated, not running elsewhere, not failed (unless retried)."""
     todo: list[Path] = []
-    settings_of: dict[Path, Any] = {}
     for cell in manifest["cells"]:
         run_dir = folder / cell["run"]
-        settings_of[run_dir] = cell_settings(manifest, cell)
-        state = cell_state(run_dir, settings_of[run_dir])
+        state = cell_state(run_dir, cell_settings(manifest, cell))
         if state == "evaluated":
             continue
         if state == "failed" and not retry_failed:
@@ -220,7 +192,59 @@ def run_sweep(
             say(f"skip {cell['run']}: running in another process")
             continue
         todo.append(run_dir)
-    active: dict[Path, subprocess.Popen] = {}
+    return todo
+
+
+def record_placement(folder: Path, run: str, backend: str, status: dict[str, Any] | None) -> None:
+    """Write into the manifest where a cell ran: {backend, host, device} (the sweep's one writer does this)."""
+    manifest = read_manifest(folder)
+    status = status or {}
+    manifest.setdefault("placements", {})[run] = {
+        "backend": backend, "host": status.get("host"), "device": status.get("device")}
+    manifest["backend"] = backend
+    runs.write_json_atomic(folder / MANIFEST, manifest)
+
+
+def run_sweep(
+    folder: str | Path,
+    jobs: int = 1,
+    report: Reporter | None = None,
+    stop: threading.Event | None = None,
+    retry_failed: bool = False,
+    threads: int | None = None,
+    devices: list[str] | None = None,
+    per_device: int | None = None,
+) -> dict[str, int]:
+    """Train and then evaluate every unfinished cell as local processes: `jobs` at a time, or K per device.
+
+    Each cell is one child process (`python -m forgetnet_core.sweep DIR`) that
+    trains (or resumes) the run and, once it is finished, evaluates it into its
+    eval_cache.json, so evaluation never holds up the scheduling of the next
+    runs. Evaluated cells are skipped, finished ones only evaluated; stopped and
+    stale ones resume from their checkpoint (or start over without one);
+    failed ones are skipped unless `retry_failed`. With `devices` (e.g.
+    ["cuda:0", "cuda:1"]) the cells are placed round-robin, `per_device` at a
+    time on each (placement.Placer), and each cell trains on its device (its
+    run directory says which); without, `jobs` cells run at once on their
+    config's device. Setting `stop` (or SIGINT/SIGTERM in the main thread)
+    asks the children to stop, which checkpoint and end `stopped`, so the next
+    call picks up where this one left off (`stop.is_set()` afterwards says it
+    was cut short). Each child uses `threads` CPU threads (device.run_threads:
+    1 unless asked), so the runs share the cores instead of stalling on each
+    other. The manifest records each cell's host and device. Returns sweep_progress().
+    """
+    from .placement import Placer
+
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    say = report or (lambda line: None)
+    stop = stop or threading.Event()
+    if jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {jobs}")
+    placer = Placer(list(devices), per_device or 1) if devices else Placer([None], jobs)
+    settings_of = {folder / c["run"]: cell_settings(manifest, c) for c in manifest["cells"]}
+    todo = pending_cells(folder, manifest, say, retry_failed)
+    active: dict[Path, tuple[subprocess.Popen, str | None]] = {}
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -228,7 +252,7 @@ def run_sweep(
     try:
         queue = list(todo)
         while queue or active:
-            while queue and len(active) < jobs and not stop.is_set():
+            while queue and placer.has_room() and not stop.is_set():
                 run_dir = queue.pop(0)
                 state = cell_state(run_dir, settings_of[run_dir])  # again: the TUI or another sweep may have got there first
                 if state == "evaluated":
@@ -236,20 +260,24 @@ def run_sweep(
                 if state == "running":
                     say(f"skip {run_dir.name}: running in another process")
                     continue
-                active[run_dir] = _start_cell(run_dir, threads)
-                say(f"{_verb(run_dir, state)} {run_dir.name}")
-            for run_dir, proc in list(active.items()):
+                device = placer.acquire()
+                active[run_dir] = (_start_cell(run_dir, threads, device), device)
+                say(f"{cell_action(run_dir, state)} {run_dir.name}" + (f" on {device}" if device else ""))
+            for run_dir, (proc, device) in list(active.items()):
                 if proc.poll() is None:
                     continue
                 del active[run_dir]
-                _report_cell(run_dir, settings_of[run_dir], say)
+                placer.release(device)
+                record_placement(folder, run_dir.name, "local", runs.read_status(run_dir))
+                report_cell(run_dir, settings_of[run_dir], say)
             if stop.is_set():
-                for proc in active.values():
+                for proc, _ in active.values():
                     if proc.poll() is None:
                         proc.send_signal(signal.SIGTERM)
-                for proc in active.values():
+                for proc, _ in active.values():
                     proc.wait()
                 for run_dir in list(active):
+                    record_placement(folder, run_dir.name, "local", runs.read_status(run_dir))
                     say(f"{cell_state(run_dir, settings_of[run_dir])} {run_dir.name}")
                 active.clear()
                 break
@@ -260,7 +288,7 @@ def run_sweep(
     return sweep_progress(folder)
 
 
-def _report_cell(run_dir: Path, settings: Any, say: Reporter) -> None:
+def report_cell(run_dir: Path, settings: Any, say: Reporter) -> None:
     """One line on how a cell's child process ended: evaluated (with accuracies), or its state."""
     from forgetnet_core.results import cached_result
 
@@ -275,27 +303,29 @@ def _report_cell(run_dir: Path, settings: Any, say: Reporter) -> None:
         say(f"{state} {run_dir.name}")
 
 
-def _verb(run_dir: Path, state: str) -> str:
+def cell_action(run_dir: Path, state: str) -> str:
     """What a cell's child will do, as run_cell decides it: evaluate a finished run, resume from a checkpoint, or start."""
     if state == "finished":
         return "evaluate"
     return "resume" if (run_dir / runs.CHECKPOINT_FILE).exists() else "start"
 
 
-def _start_cell(run_dir: Path, threads: int | None = None) -> subprocess.Popen:
+def _start_cell(run_dir: Path, threads: int | None = None, device: str | None = None) -> subprocess.Popen:
     from .device import thread_env
     from .launch import spawn_cli
 
     # The child reads its thread count from this environment (device.run_threads), for training and evaluation.
-    return spawn_cli([str(run_dir)], run_dir, detach=False, env=thread_env(threads), module="forgetnet_core.sweep")
+    args = [str(run_dir)] + (["--device", device] if device else [])
+    return spawn_cli(args, run_dir, detach=False, env=thread_env(threads), module="forgetnet_core.sweep")
 
 
-def run_cell(run_dir: str | Path, report: Reporter | None = None) -> int:
+def run_cell(run_dir: str | Path, report: Reporter | None = None, device: str | None = None) -> int:
     """A cell's work, in its child process: train (resume, or start) unless finished, then evaluate into the cache.
 
     Calls the library (train, then the matrix's row evaluation), never the CLI; `report` gets one line at the end
-    (the child prints it into the cell's output.log). Returns 0 when the cell ends evaluated, 1 when it stopped or
-    failed (the sweep reports its state), 2 when its files cannot be used.
+    (the child prints it into the cell's output.log). `device` places it (the run's config.json then says so).
+    Returns 0 when the cell ends evaluated, 1 when it stopped or failed (the sweep reports its state), 2 when
+    its files cannot be used.
     """
     from .config import ConfigError, load_config
     from .device import DeviceError, use_threads
@@ -309,6 +339,8 @@ def run_cell(run_dir: str | Path, report: Reporter | None = None) -> int:
     if cell_state(run_dir, settings) != "finished":
         try:
             config = load_config(run_dir / runs.CONFIG_FILE)
+            if device is not None:
+                config = config.replace(device=device)
             train(config, run_dir=run_dir, resume=(run_dir / runs.CHECKPOINT_FILE).exists())
         except TrainingFailed as exc:
             say(f"failed: {one_line(exc)}")
@@ -319,7 +351,7 @@ def run_cell(run_dir: str | Path, report: Reporter | None = None) -> int:
         if cell_state(run_dir, settings) != "finished":
             say(f"{cell_state(run_dir, settings)} {run_dir.name}")
             return 1  # stopped (SIGINT/SIGTERM checkpointed it): the sweep resumes it next time
-    result = evaluate_run(run_dir, settings)
+    result = evaluate_run(run_dir, settings, device or "cpu")
     if result.error:
         say(f"evaluation failed: {result.error}")
         return 1
@@ -384,4 +416,6 @@ def sweep_run_dirs(folder: str | Path) -> list[Path]:
 if __name__ == "__main__":
     import sys
 
-    sys.exit(run_cell(sys.argv[1], report=lambda line: print(line, flush=True)))
+    args = sys.argv[1:]
+    where = args[args.index("--device") + 1] if "--device" in args else None
+    sys.exit(run_cell(args[0], report=lambda line: print(line, flush=True), device=where))

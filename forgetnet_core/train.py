@@ -211,11 +211,13 @@ def train(
         if (run_dir / runs.METRICS_JSONL).exists():
             (run_dir / runs.METRICS_JSONL).unlink()
     runs.write_json_atomic(run_dir / runs.CONFIG_FILE, config.to_dict())
+    runs.clear_stop_request(run_dir)  # a request for an earlier process of this run is not for this one
     status = runs.read_status(run_dir) or {}
     runs.write_status(
         run_dir,
         state="running",
         pid=os.getpid(),
+        host=runs.HOST,
         step=start_step,
         total_steps=config.steps,
         started=status.get("started") if resume and status.get("started") else time.time(),
@@ -339,7 +341,7 @@ def _loop(config, model, optimizer, device, heldout, run_dir: Path, start_step: 
                 runs.write_status(run_dir, step=step)
             if config.eval_every and step % config.eval_every == 0 and step != config.steps:
                 last_eval = do_eval(step)
-            if stop.is_set() and step != config.steps:
+            if (stop.is_set() or runs.stop_requested(run_dir)) and step != config.steps:
                 save(step)
                 final_state = "stopped"
                 break
@@ -355,6 +357,7 @@ def _loop(config, model, optimizer, device, heldout, run_dir: Path, start_step: 
         wall = time.perf_counter() - started
         _write_metrics_json(config, model, device, run_dir, wall, last_eval)
         stopped_by = (signals.received or "stop request") if final_state == "stopped" else None
+        runs.clear_stop_request(run_dir)
         runs.write_status(run_dir, state=final_state, step=step, error=None, stopped_by=stopped_by)
         emit({"kind": final_state, "step": step, "run_dir": str(run_dir), "stopped_by": stopped_by})
     return {"step": step, "state": final_state}

@@ -115,7 +115,11 @@ def test_interrupted_sweep_resumes_without_repeating_or_losing_work(tmp_path):
     assert "resume forgetnet-changing_facts-s1" in lines and "start forgetnet-needle_recall-s1" in lines, lines
     steps = [r["step"] for r in runs.read_metrics(first)[0] if r["kind"] == "train"]
     assert steps == list(range(1, stopped_at + 3))  # nothing repeated, nothing lost
-    assert manifest == json.loads((folder / MANIFEST).read_text())
+    after = json.loads((folder / MANIFEST).read_text())
+    assert {k: v for k, v in after.items() if k not in ("placements", "backend")} == {
+        k: v for k, v in manifest.items() if k not in ("placements", "backend")}  # the grid itself is unchanged
+    assert after["backend"] == "local" and set(after["placements"]) == {c["run"] for c in after["cells"]}
+    assert all(p["device"] == "cpu" and p["host"] == runs.HOST for p in after["placements"].values())
 
 
 def test_stale_cells_resume_and_failed_cells_are_skipped(tmp_path):
