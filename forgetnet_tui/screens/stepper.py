@@ -372,9 +372,7 @@ class StepperScreen(Screen):
     def action_export(self) -> None:
         if self.trace is None:
             return
-        from forgetnet_core.stepper import (
-            export_names,  # torch is loaded already: the trace came from it
-        )
+        from forgetnet_core.stepper_figures import export_names  # torch is loaded already: the trace came from it
 
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         compare = self.compare_source if self.compare_trace is not None else None
@@ -393,7 +391,7 @@ class StepperScreen(Screen):
 
     @work(thread=True, exit_on_error=False, group="stepper-export")
     def _export_pngs(self, pngs: list[tuple[Any, str, Path]], cursor: int, svg: Path) -> None:
-        from forgetnet_core.stepper import save_belief_png, save_slot_time_png
+        from forgetnet_core.stepper_figures import save_belief_png, save_slot_time_png
 
         paths = [svg]
         try:

@@ -11,12 +11,8 @@ from forgetnet_core.beliefs import compute_beliefs
 from forgetnet_core.checkpoints import fresh_model
 from forgetnet_core.config import ModelConfig
 from forgetnet_core.models.base import ModelOutput
-from forgetnet_core.stepper import (
-    build_stepper_trace,
-    example_batch,
-    save_belief_png,
-    save_slot_time_png,
-)
+from forgetnet_core.stepper import build_stepper_trace, example_batch
+from forgetnet_core.stepper_figures import save_belief_png, save_slot_time_png
 from forgetnet_core.vocab import QUERY, records_in, token_name
 
 

@@ -27,8 +27,8 @@ from forgetnet_core.stepper import (
     build_stepper_trace,
     causal_surprise,
     example_batch,
-    save_slot_time_png,
 )
+from forgetnet_core.stepper_figures import save_slot_time_png
 from forgetnet_core.vocab import token_name
 
 FORGETNET_BUNDLE = bundled_path("forgetnet")

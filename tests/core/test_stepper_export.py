@@ -6,9 +6,9 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from forgetnet_core.checkpoints import ModelSource, fresh_model, fresh_source
-from forgetnet_core.stepper import (
+from forgetnet_core.stepper import build_stepper_trace
+from forgetnet_core.stepper_figures import (
     MARK_MEANINGS,
-    build_stepper_trace,
     export_names,
     slot_time_figure,
     source_slug,
