@@ -1,4 +1,4 @@
-"""Chart data for the Train screen: bounded metric series grown chunk by chunk from metrics.jsonl (min/max buckets, smoothing), the run's pace, formatting.
+"""Chart data for the Train screen: bounded metric series grown chunk by chunk from metrics.jsonl (min/max buckets, smoothing) and the run's pace.
 
 A long run logs a line per step: 300,000 lines, 66 MB. Nothing here keeps
 them. The Train screen reads the file a megabyte at a time (runs.MetricsTail
@@ -451,42 +451,3 @@ def _column(records: list[dict[str, Any]], key: str) -> Any:
 
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def format_duration(seconds: float | None) -> str:
-    """0:07, 12:34, 3:04:05; '-' when unknown."""
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return "-"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def format_age(seconds: float | None) -> str:
-    """A compact age: 5s, 3m, 2h, 4d; '-' when unknown."""
-    if seconds is None or not math.isfinite(seconds):
-        return "-"
-    seconds = max(0.0, seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
-
-
-def format_number(value: float | None, digits: int = 3) -> str:
-    if value is None or not math.isfinite(value):
-        return "-"
-    if value != 0 and (abs(value) >= 1e4 or abs(value) < 10 ** (-digits)):
-        return f"{value:.{max(1, digits - 1)}e}"
-    return f"{value:.{digits}f}"
-
-
-def format_accuracy(value: float | None) -> str:
-    """An accuracy (a fraction) as a percentage with one decimal, the one format of the Train screen: 0.6%, 37.5%, 100.0%."""
-    if value is None or not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-        return "-"
-    return f"{100.0 * value:.1f}%"

@@ -21,6 +21,7 @@ from forgetnet_core.difficulty import KNOBS, Sample, curves
 from forgetnet_core.matrix import MatrixRow, RowSpec
 from forgetnet_core.results import RowResult
 
+from ..formatting import format_accuracy
 from ..messages import ChoiceChanged, DifficultyExported, KnobScored
 from ..widgets.charts import RUN_COLOURS, ChartSpec, Line, chart_legend, render_chart
 from ..widgets.choice import ChoiceField
@@ -95,7 +96,7 @@ def render_difficulty(lines: Sequence[DifficultyLine], samples: Sequence[Sample]
             xs=[p.x for p in points], ys=[p.mean for p in points], colour=RUN_COLOURS[i % len(RUN_COLOURS)],
             label=line.label, lo=[p.low for p in points], hi=[p.high for p in points],
         ))
-    spec = ChartSpec(lines=tuple(chart_lines), y_include=(0.0, 1.0), y_max=1.0,
+    spec = ChartSpec(lines=tuple(chart_lines), y_include=(0.0, 1.0), y_max=1.0, percent=True,
                      empty=f"e scores every row at each {knob.replace('_', ' ')} value on {task}")
     return render_chart(spec, width, height), chart_legend(spec)
 
@@ -114,7 +115,7 @@ def render_table(lines: Sequence[DifficultyLine], samples: Sequence[Sample], val
         points = {p.x: p for p in data.get(line.label, [])}
         for v in values:
             p = points.get(v)
-            out.append(f"{p.mean:>7.2f}" if p else f"{'·':>7}", style="" if p else "dim")
+            out.append(f"{format_accuracy(p.mean):>7}" if p else f"{'·':>7}", style="" if p else "dim")
     return out
 
 

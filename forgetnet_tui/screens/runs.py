@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Label
+from textual.widgets import DataTable, Label, Static
 from textual.worker import get_current_worker
 
 from forgetnet_core.config import TrainConfig
@@ -26,6 +26,17 @@ from ..widgets.runs_table import RunsTable, sweep_counts
 
 if TYPE_CHECKING:
     from ..app import ForgetNetLab
+
+
+def first_steps(runs_dir: Path) -> Text:
+    """What to do in an empty runs directory: the form and l, or the same from a shell."""
+    text = Text()
+    text.append("No runs yet. ", style="bold")
+    text.append("Fill in the form and press l to launch one, or from a shell: ")
+    command = "forgetnet train --recipe recall" + ("" if str(runs_dir) == "runs" else f" --output-dir {runs_dir}")
+    text.append(command, style="bold")
+    text.append(". Meanwhile 3 and 4 show the bundled checkpoints.")
+    return text
 
 
 class RunsScreen(Screen):
@@ -77,7 +88,7 @@ class RunsScreen(Screen):
         with Vertical(id="table-pane"):
             yield Label(f"Runs in {self.runs_dir}", classes="pane-title", id="runs-title")
             yield RunsTable(id="runs-table")
-            yield Label("No runs yet: fill in the form and press Launch (or l).", id="runs-empty")
+            yield Static(first_steps(self.runs_dir), id="runs-empty")
         with Vertical(id="form-pane"):
             yield Label("New run", classes="pane-title")
             yield ConfigForm(id="config-form")
@@ -114,7 +125,7 @@ class RunsScreen(Screen):
         table = self.query_one(RunsTable)
         before = (table.current_key, table.current_run.state if table.current_run else None)
         table.show_listing(message.listing)
-        self.query_one("#runs-empty", Label).display = not (message.listing.runs or message.listing.sweeps)
+        self.query_one("#runs-empty").display = message.listing.empty
         if (table.current_key, table.current_run.state if table.current_run else None) != before:
             self.refresh_bindings()
         self._update_title()

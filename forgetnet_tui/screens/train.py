@@ -29,6 +29,7 @@ from forgetnet_core.runs import (
     read_status,
 )
 
+from ..formatting import format_accuracy, format_number
 from ..messages import ChartResized, ChartsRendered, DefaultRunFound, MetricsPolled
 from ..series import (
     CHUNK_BYTES,
@@ -36,8 +37,6 @@ from ..series import (
     RunSeries,
     SeriesSnapshot,
     SeriesView,
-    format_accuracy,
-    format_number,
 )
 from ..widgets.charts import (
     AUX_COLOUR,

@@ -81,7 +81,7 @@ class ConfigForm(VerticalScroll):
     )
     DEFAULT_CSS = """
     ConfigForm { height: 1fr; }
-    ConfigForm #fields { grid-size: 2; grid-columns: 17 1fr; grid-rows: 1; height: auto; }
+    ConfigForm #fields { grid-size: 2; grid-columns: 17 1fr; grid-rows: auto; height: auto; }
     ConfigForm .field-label { height: 1; color: $text-muted; }
     ConfigForm .field-label.-invalid { color: $error; text-style: bold; }
     ConfigForm .field-input { width: 1fr; height: 1; }

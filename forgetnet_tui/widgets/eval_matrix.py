@@ -10,6 +10,7 @@ from rich.text import Text
 from forgetnet_core.matrix import MatrixRow
 from forgetnet_core.results import RowResult
 
+from ..formatting import format_accuracy, format_interval
 from .keyed_table import KeyedTable
 
 # Short headers so five task columns fit beside the label at 120 columns.
@@ -23,7 +24,7 @@ TASK_HEADERS = {
 EXTRA_HEADERS = {"stale": "stale", "params": "params", "time": "eval s"}
 LABEL_WIDTH = (16, 40)  # the label column fits the longest label within these bounds
 STATUS_WIDTH = 13
-TASK_WIDTH = 14  # '0.61 [.53,.69]'
+TASK_WIDTH = 15  # '100.0% [98,100]'
 
 BAR_WIDTH = 6
 
@@ -44,19 +45,15 @@ def heat_colour(value: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def _short(x: float) -> str:
-    """0.53 -> '.53', 1.0 -> '1.0': intervals stay narrow."""
-    return "1.0" if x >= 0.995 else f"{x:.2f}".lstrip("0")
-
-
 def accuracy_cell(task_result: dict[str, Any] | None) -> Text:
-    """'0.61 [.53,.69]' on its heatmap colour; '-' when there is no value."""
+    """'61.3% [53,69]' (the 95% interval in points) on its heatmap colour; '-' when there is no value."""
     if not task_result or task_result.get("accuracy") is None:
         return Text("-", style="dim", justify="center")
     acc = float(task_result["accuracy"])
-    text = f"{acc:.2f}"
-    if task_result.get("ci_low") is not None and task_result.get("ci_high") is not None:
-        text += f" [{_short(float(task_result['ci_low']))},{_short(float(task_result['ci_high']))}]"
+    text = format_accuracy(acc)
+    interval = format_interval(task_result.get("ci_low"), task_result.get("ci_high"))
+    if interval:
+        text += f" {interval}"
     fg = "black" if acc >= 0.6 else "white"
     return Text(text, style=f"{fg} on {heat_colour(acc)}", justify="center")
 
@@ -110,7 +107,7 @@ def row_cells(row: MatrixRow, tasks: Sequence[str], status: Text) -> dict[str, A
         for task, piece in zip(tasks, pieces):
             cells[task] = Text(piece, style="red")
     stale = result.stale_rate() if ok else None  # type: ignore[union-attr]
-    cells["stale"] = Text("-" if stale is None else f"{stale:.2f}", justify="right")
+    cells["stale"] = Text(format_accuracy(stale), justify="right")  # a rate, written like the accuracies
     params = result.parameter_count if ok else None  # type: ignore[union-attr]
     cells["params"] = Text("-" if params is None else f"{params:,}", justify="right")
     wall = result.wall_time_seconds if ok else None  # type: ignore[union-attr]

@@ -9,7 +9,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from ..series import SeriesSnapshot, format_duration
+from ..formatting import format_duration
+from ..series import SeriesSnapshot
 from .runs_table import STATE_STYLES
 
 

@@ -10,7 +10,7 @@ from textual.binding import Binding
 
 from forgetnet_core.listing import Listing, RunInfo, SweepInfo
 
-from ..series import format_age, format_number
+from ..formatting import format_accuracy, format_age, format_number
 from .keyed_table import KeyedTable
 
 STATE_STYLES = {
@@ -47,7 +47,7 @@ def row_cells(info: RunInfo, marked: bool, branch: str = "") -> dict[str, Any]:
         "state": state,
         "step": Text(total, justify="right"),
         "loss": Text(format_number(info.last_loss), justify="right"),
-        "best": Text(format_number(info.best_eval_accuracy, 2), justify="right"),
+        "best": Text(format_accuracy(info.best_eval_accuracy), justify="right"),
         "age": Text(format_age(info.age), justify="right"),
         "model": info.model,
         "task": info.task,
@@ -73,7 +73,7 @@ def sweep_cells(sweep: SweepInfo, expanded: bool) -> dict[str, Any]:
         "state": Text(f"{'▾' if expanded else '▸'} sweep", style=style),
         "step": Text(f"{sweep.done}/{sweep.total}", justify="right", style="bold"),
         "loss": "",
-        "best": Text(format_number(sweep.best_eval_accuracy, 2), justify="right"),
+        "best": Text(format_accuracy(sweep.best_eval_accuracy), justify="right"),
         "age": Text(format_age(sweep.age), justify="right"),
         "model": Text(sweep.name, style="bold"),
         "task": sweep_counts(sweep),
@@ -155,8 +155,10 @@ class RunsTable(KeyedTable):
             for key, cells in rows:
                 shown = self._shown.get(key, {})
                 for column, value in cells.items():
-                    if not _same(shown.get(column), value):
-                        self.update_cell(key, column, value)
+                    before = shown.get(column)
+                    if not _same(before, value):
+                        # A longer value (running -> finished) widens its column rather than being cut.
+                        self.update_cell(key, column, value, update_width=len(str(value)) > len(str(before or "")))
                 self._shown[key] = cells
             return
         current = self.current_key

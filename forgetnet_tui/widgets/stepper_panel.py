@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING, Optional
 
 from rich.style import Style
@@ -76,13 +77,19 @@ def render_readout(st: "StepperTrace", t: int, width: int) -> Text:
         out.append(f"{token_name(ans):>4} {q:.2f}", style)
     out.append("\n")
     verdict = st.verdict
-    stale = "stale values: " + (", ".join(token_name(x) for x in st.meta.stale_values) or "none")
+    stale = _wrap("stale values: " + (", ".join(token_name(x) for x in st.meta.stale_values) or "none"), width)
     if t == st.seq_len - 1 and verdict is not None:
-        out.append(verdict.describe(), fg("#5fd75f" if verdict.right else "#ff5f5f", bold=True))
+        # Wrapped, never cut: in compare mode the readout is a narrow column.
+        out.append(_wrap(verdict.describe(), width), fg("#5fd75f" if verdict.right else "#ff5f5f", bold=True))
         out.append(f"\n{stale}", style="dim")
     else:
         out.append(f"verdict at t={st.seq_len - 1} (End)\n{stale}", style="dim")
     return out
+
+
+def _wrap(text: str, width: int) -> str:
+    """`text` broken into lines of at most `width` columns (at spaces; a longer word is split)."""
+    return "\n".join(textwrap.wrap(text, max(8, width), break_on_hyphens=False)) or text
 
 
 class Readout(TraceView):

@@ -13,12 +13,12 @@ import pytest
 from textual.app import App
 from textual.widgets import Input, Label
 
-from forgetnet_core import matrix, results, stats
+from forgetnet_core import listing, matrix, results, stats
 from forgetnet_core.config import EvalSettings, TaskKnobs
 from forgetnet_core.matrix import RowSpec, evaluate_row
-from forgetnet_tui.screens.evaluate import EvaluateScreen
 from forgetnet_tui.dialogs.export_dialog import ExportDialog
 from forgetnet_tui.dialogs.fresh_model_picker import FreshModelPicker
+from forgetnet_tui.screens.evaluate import EvaluateScreen
 from forgetnet_tui.widgets.eval_matrix import EvalMatrix
 
 from .helpers import wait_for
@@ -96,7 +96,7 @@ async def test_evaluate_fills_the_matrix_groups_seeds_and_shows_a_broken_checkpo
         # Each heatmap cell is accuracy [95% interval], exactly the aggregate's numbers.
         cf = group.result.tasks["changing_facts"]
         text = cells(screen, group.key)[3]
-        assert text.startswith(f"{cf['accuracy']:.2f} [")
+        assert text.startswith(f"{100 * cf['accuracy']:.1f}% [")  # a percentage, as everywhere in the lab
         broken = next(row for row in screen.state.rows if row.key.endswith("broken-run"))
         row_text = "".join(cells(screen, broken.key)[2:7])
         assert cells(screen, broken.key)[1] == "✗ error" and "corrupt" in row_text
@@ -165,7 +165,7 @@ async def test_cancel_stops_the_worker_and_leaves_no_partial_cache(runs_root, tm
 
 async def test_export_writes_valid_files_named_after_what_they_show(runs_root, tmp_path, monkeypatch):
     monkeypatch.setenv("SSH_CONNECTION", "10.0.0.2 50000 10.0.0.1 22")
-    specs = matrix.checkpoint_rows(runs_root)
+    specs = listing.checkpoint_rows(runs_root)
     truth = {s.key: evaluate_row(s, FAST) for s in specs}  # cached before the screen opens
     results_dir = tmp_path / "results"
     app = Host(lambda: EvaluateScreen(runs_root, results_dir=results_dir, settings=FAST))
@@ -233,10 +233,10 @@ async def test_the_matrix_fits_80x24(runs_root, tmp_path):
 
 async def test_repeated_seeds_are_folded_said_and_exported_beside_the_runs(runs_root, tmp_path, monkeypatch):
     """A second sweep of seeds 1 and 2 (copies of those runs): one group of 3 seeds, 5 runs, told and exported so."""
-    for spec in matrix.checkpoint_rows(runs_root):
+    for spec in listing.checkpoint_rows(runs_root):
         if spec.run_dir.name != "broken-run":
             evaluate_row(spec, FAST)
-    for spec in matrix.checkpoint_rows(runs_root):
+    for spec in listing.checkpoint_rows(runs_root):
         if spec.model == "forgetnet" and spec.seed in (1, 2):
             shutil.copytree(spec.run_dir, runs_root / f"{spec.run_dir.name}-again")
     elsewhere = tmp_path / "elsewhere"

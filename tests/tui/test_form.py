@@ -12,6 +12,8 @@ from forgetnet_core.config import RECIPES, TrainConfig, field_names, format_fiel
 from forgetnet_tui.widgets.choice import ChoiceField
 from forgetnet_tui.widgets.config_form import FIELDS, ConfigForm, check_form
 
+from .helpers import wait_for
+
 
 class RecordingLauncher:
     """Accepts launches without training anything."""
@@ -81,6 +83,8 @@ async def test_typing_bad_values_shows_errors_and_blocks_launch(make_app):
 
         await pilot.press("escape", "l")  # l launches from the table: refused while invalid
         await pilot.pause()
+        form.scroll_to_widget(launch, animate=False)  # the whole error lines push it down
+        await pilot.pause()
         await pilot.click("#launch")
         await pilot.pause()
         assert launcher.launched == []
@@ -92,7 +96,7 @@ async def test_typing_bad_values_shows_errors_and_blocks_launch(make_app):
         assert not launch.disabled
         launch.focus()
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: launcher.launched, what="the launch (in a worker)")
         assert [(c.steps, c.seq_len) for c in launcher.launched] == [(20, 16)]
 
 

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import math
 import random
 
 import pytest
 
-from forgetnet_core.listing import RunLister
-from forgetnet_core.runs import MetricsTail
+from forgetnet_tui.formatting import (
+    format_accuracy,
+    format_age,
+    format_duration,
+    format_interval,
+)
 from forgetnet_tui.screens.train import ChartOptions, RunView, build_specs
 from forgetnet_tui.series import (
     SMOOTHING_SPANS,
     BucketSeries,
     RunSeries,
     ema_debiased,
-    format_accuracy,
-    format_age,
-    format_duration,
     smoothing_span,
 )
 from forgetnet_tui.widgets.charts import (
@@ -36,7 +36,7 @@ from forgetnet_tui.widgets.charts import (
 )
 from forgetnet_tui.widgets.progress import Progress, progress_text
 
-from .helpers import train_records, write_run
+from .helpers import train_records
 
 
 def add_in_chunks(series: BucketSeries, xs: list[int], ys: list[float], seed: int = 0) -> None:
@@ -172,6 +172,7 @@ def test_ticks_and_formats():
     assert format_age(42) == "42s" and format_age(7200) == "2h"
     # One format for accuracies, small or large: never 6.3e-03 beside 0.03.
     assert [format_accuracy(v) for v in (0.0063, 0.03, 0.375, 1.0, None)] == ["0.6%", "3.0%", "37.5%", "100.0%", "-"]
+    assert format_interval(0.531, 0.694) == "[53,69]" and format_interval(None, 0.5) == ""
 
 
 @pytest.mark.parametrize(

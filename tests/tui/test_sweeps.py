@@ -13,13 +13,13 @@ from textual.widgets import Input
 
 from forgetnet_core import runs
 from forgetnet_core.config import EvalSettings, TrainConfig
+from forgetnet_core.listing import RunLister
 from forgetnet_core.sweep import create_sweep, evaluate_run
 from forgetnet_core.train import train
-from forgetnet_core.listing import RunLister
 from forgetnet_tui.dialogs.confirm import ConfirmScreen
+from forgetnet_tui.dialogs.sweep_picker import SweepPicker
 from forgetnet_tui.screens.evaluate import EvaluateScreen
 from forgetnet_tui.screens.train import TrainScreen
-from forgetnet_tui.dialogs.sweep_picker import SweepPicker
 from forgetnet_tui.widgets.runs_table import SWEEP_KEY, RunsTable
 
 from .helpers import wait_for, write_run
@@ -84,7 +84,7 @@ async def test_runs_screen_shows_a_sweep_as_one_row_that_expands_into_its_runs(m
         table = app.screen.query_one(RunsTable)
         await wait_for(pilot, lambda: table.row_count == 2, what="the sweep row and the plain run")
         row = texts(table, group)
-        assert row[1:8] == ["▸ sweep", "4/6", "", "0.80", row[5], "grid", "1 running · 0 failed"]
+        assert row[1:8] == ["▸ sweep", "4/6", "", "80.0%", row[5], "grid", "1 running · 0 failed"]
         assert row[8] == "6 runs: 2 models × 1 tasks × 3 seeds · 3 evaluated · 1 finished · 1 pending"
         table.move_cursor(row=table.get_row_index(group))
         await pilot.pause()
