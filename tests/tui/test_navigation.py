@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-from textual.binding import Binding
 from textual.widgets import Input
 
 from forgetnet_tui.app import ForgetNetLab, build_parser
@@ -136,7 +135,7 @@ async def test_every_screen_has_the_header_and_a_key_bar_whose_entries_are_whole
     write_run(runs_dir)
     app = make_app(screen=screen)
     async with app.run_test(size=size) as pilot:
-        await pilot.pause(0.3)
+        await pilot.pause()
         header = app.screen.query_one(LabHeader)
         assert all(f"{n} {label}" in str(header.render()) for n, label in ((1, "Runs"), (2, "Train"), (3, "Evaluate"), (4, "Stepper")))
         bar = app.screen.query_one(KeyBar)
@@ -206,6 +205,34 @@ def test_main_options():
     assert build_parser().parse_args([]).runs_dir == "runs"
     with pytest.raises(ValueError):
         ForgetNetLab(screen="nope")
+    assert build_parser().parse_args(["--threads", "3"]).threads == 3 and build_parser().parse_args([]).threads is None
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--threads", "0"])
+
+
+def test_main_passes_threads_to_the_launcher_and_sets_the_labs_own(monkeypatch, tmp_path):
+    from forgetnet_tui import app as app_module
+
+    seen = {}
+    monkeypatch.setattr(app_module.ForgetNetLab, "run", lambda self: seen.update(threads=self.launcher.threads))
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    assert app_module.main(["--runs-dir", str(tmp_path), "--threads", "3"]) == 0
+    assert seen == {"threads": 3}
+    assert __import__("os").environ["OMP_NUM_THREADS"] == "1"  # the lab's own work: the policy, not --threads
+
+
+def test_the_labs_worker_threads_use_one_cpu_thread():
+    """The Stepper and Difficulty workers import torch in a thread after main() set the policy."""
+    code = (
+        "from forgetnet_tui.app import use_lab_threads; use_lab_threads()\n"
+        "import threading, torch\n"
+        "out = []; t = threading.Thread(target=lambda: out.append(torch.get_num_threads())); t.start(); t.join()\n"
+        "print(out[0])"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "1"
 
 
 async def test_screens_3_and_4_are_built_with_their_documented_signatures(runs_dir, monkeypatch):
