@@ -9,8 +9,12 @@ titles change in the same update), a screen key when the other screen is.
 
     python benchmarks/tui_latency.py                  # 40 presses at 120x40, forgetnet training
     python benchmarks/tui_latency.py --size 80x24 --presses 60 --threads 2
+    python benchmarks/tui_latency.py --paint-only     # first paint only: no training run
 
 It prints the first-paint times, then p50/p95/max latency per key and overall.
+Whatever happens, it stops its training run (SIGTERM, then SIGKILL if it has
+not ended after --stop-timeout seconds), closes the app it started and
+removes its temporary runs directory.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import os
 import pty
 import random
 import select
+import shutil
 import signal
 import statistics
 import struct
@@ -36,7 +41,7 @@ sys.path.insert(0, str(REPO))
 
 from forgetnet_core.config import TrainConfig  # noqa: E402
 from forgetnet_core.launch import launch_detached  # noqa: E402
-from forgetnet_core.runs import read_status, request_stop  # noqa: E402
+from forgetnet_core.runs import pid_alive, read_status, request_stop  # noqa: E402
 
 
 class Terminal:
@@ -99,6 +104,11 @@ class Terminal:
             os.waitpid(self.pid, 0)
         except (OSError, ChildProcessError):
             pass
+        finally:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -118,26 +128,78 @@ def first_paint(runs_dir: Path, cols: int, rows: int, screen: str, repeats: int)
     return times
 
 
+def stop_run(run: Path, timeout: float) -> str:
+    """Stop the training run and wait for its process to end: SIGTERM (it checkpoints), then SIGKILL."""
+    pid = (read_status(run) or {}).get("pid")
+    request_stop(run)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if not pid_alive(pid):
+        return "stopped"
+    try:
+        os.kill(int(pid), signal.SIGKILL)
+    except (OSError, TypeError, ValueError):
+        pass
+    deadline = time.monotonic() + 10
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return "killed" if not pid_alive(pid) else f"still running (pid {pid})"
+
+
+def key_latency(term: Terminal, presses: int) -> tuple[dict[str, list[float]], list[tuple[float, int, str]], int]:
+    """Press s, g, 1, 2 in turn `presses` times; per key the seconds until its effect was on the terminal."""
+    smooth = log = False
+    results: dict[str, list[float]] = {}
+    timed: list[tuple[float, int, str]] = []
+    timeouts = 0
+    cycle = ["s", "g", "1", "2"]
+    for i in range(presses):
+        key = cycle[i % len(cycle)]
+        if key == "s":
+            smooth = not smooth
+            marker = "loss · smoothed" if smooth else "loss · raw"
+        elif key == "g":
+            log = not log
+            marker = "· log" if log else "· linear"
+        elif key == "1":
+            marker = "New run"
+        else:
+            marker = "steps/s"
+        t0 = term.press(key)
+        at = term.wait_for(marker, timeout=5)
+        if at is None:
+            timeouts += 1
+        else:
+            results.setdefault(key, []).append(at - t0)
+            timed.append((at - t0, i, key))
+        time.sleep(random.uniform(0.15, 0.35))  # a user's pace between keys, not a wait for the app
+    return results, timed, timeouts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--presses", type=int, default=40)
     parser.add_argument("--size", default="120x40", help="COLSxROWS of the pseudo-terminal")
     parser.add_argument("--model", default="forgetnet")
-    parser.add_argument("--threads", type=int, default=None, help="OMP/torch threads of the training run (default: torch's)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads of the training run (default: the lab's policy, 1)")
     parser.add_argument("--paint-repeats", type=int, default=3)
+    parser.add_argument("--paint-only", action="store_true", help="measure the first paint only (no training run)")
+    parser.add_argument("--stop-timeout", type=float, default=60.0, help="seconds the run gets to checkpoint and end")
     args = parser.parse_args()
     cols, rows = (int(v) for v in args.size.lower().split("x"))
     runs_dir = Path(tempfile.mkdtemp(prefix="tui-latency-"))
-
-    paint_runs = first_paint(runs_dir, cols, rows, "runs", args.paint_repeats)
-    print(f"first paint, Runs screen, empty runs dir ({cols}x{rows}): " + ", ".join(f"{t * 1000:.0f} ms" for t in paint_runs))
-
-    if args.threads:
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)
-    config = TrainConfig(model=args.model, steps=100000, eval_every=100, checkpoint_every=0)
-    run = launch_detached(config, runs_dir)
-    print(f"training {args.model} (default config) detached in {run}")
+    run: Path | None = None
+    term: Terminal | None = None
     try:
+        paint_runs = first_paint(runs_dir, cols, rows, "runs", args.paint_repeats)
+        print(f"first paint, Runs screen, empty runs dir ({cols}x{rows}): " + ", ".join(f"{t * 1000:.0f} ms" for t in paint_runs))
+        if args.paint_only:
+            return 0 if paint_runs else 1
+
+        config = TrainConfig(model=args.model, steps=100000, eval_every=100, checkpoint_every=0)
+        run = launch_detached(config, runs_dir, threads=args.threads)
+        print(f"training {args.model} (default config) detached in {run}")
         deadline = time.time() + 60
         while time.time() < deadline and (read_status(run) or {}).get("step", 0) < 5:
             time.sleep(0.2)
@@ -147,41 +209,19 @@ def main() -> int:
         term = Terminal(["--runs-dir", str(runs_dir), "--screen", "train"], cols, rows)
         term.wait_for("steps/s", timeout=30)
         time.sleep(3.0)  # let the charts fill and the device worker finish
-        smooth = log = False
-        screen = "train"
-        results: dict[str, list[float]] = {}
-        presses: list[tuple[float, int, str]] = []
-        timeouts = 0
-        cycle = ["s", "g", "1", "2"]
-        for i in range(args.presses):
-            key = cycle[i % len(cycle)]
-            if key == "s":
-                smooth = not smooth
-                marker = "loss · smoothed" if smooth else "loss · raw"
-            elif key == "g":
-                log = not log
-                marker = "· log" if log else "· linear"
-            elif key == "1":
-                marker, screen = "New run", "runs"
-            else:
-                marker, screen = "steps/s", "train"
-            t0 = term.press(key)
-            at = term.wait_for(marker, timeout=5)
-            if at is None:
-                timeouts += 1
-            else:
-                results.setdefault(key, []).append(at - t0)
-                presses.append((at - t0, i, key))
-            time.sleep(random.uniform(0.15, 0.35))
-        term.close()
+        results, presses, timeouts = key_latency(term, args.presses)
         status = read_status(run) or {}
     finally:
-        request_stop(run)
+        if term is not None:
+            term.close()
+        if run is not None:
+            print(f"training run {stop_run(run, args.stop_timeout)}")
+        shutil.rmtree(runs_dir, ignore_errors=True)
 
     names = {"s": "s (smoothing, charts redrawn)", "g": "g (log loss, charts redrawn)", "1": "1 (to Runs screen)", "2": "2 (to Train screen)"}
     every = [v for values in results.values() for v in values]
     print(f"\nkey-to-screen latency, {len(every)} presses ({timeouts} timed out), {cols}x{rows}, run at step {status.get('step')}:")
-    for key in cycle:
+    for key in names:
         values = results.get(key, [])
         if values:
             print(f"  {names[key]:<32} p50 {statistics.median(values) * 1000:6.1f} ms   p95 {percentile(values, 95) * 1000:6.1f} ms   max {max(values) * 1000:6.1f} ms")

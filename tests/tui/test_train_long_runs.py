@@ -107,7 +107,9 @@ async def test_progress_across_a_resume_and_device_until_status_has_one(make_app
         replacement.write_text("".join(pace_lines(1, 100, rate=10.0) + pace_lines(101, 1000, rate=20.0)))
         replacement.replace(run / "metrics.jsonl")
         (run / "status.json").write_text(json.dumps({**status, "step": 1000, "device": "cuda:0"}))
-        await wait_for(pilot, lambda: "step 1000/2000" in str(progress.render()), what="the resumed run")
+        # Both files are read by the next poll (one poll may see the new metrics and still the old status).
+        await wait_for(pilot, lambda: "step 1000/2000" in str(progress.render()) and str(progress.render()).rstrip().endswith("· cuda:0"),
+                       what="the resumed run and its device")
         text = str(progress.render())
         # 10 s before the stop and 45 s after; steps/s over the last 30 s (the resumed run's 20), ETA 1,000 steps at 20/s.
         assert "20.0 steps/s" in text and "0:55 elapsed" in text and "ETA 0:50" in text and text.rstrip().endswith("· cuda:0")

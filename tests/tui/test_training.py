@@ -14,8 +14,8 @@ from forgetnet_core.runs import (
     write_json_atomic,
     write_status,
 )
-from forgetnet_tui.launchers import InProcessLauncher
 from forgetnet_tui.dialogs.confirm import ConfirmScreen
+from forgetnet_tui.launchers import InProcessLauncher
 from forgetnet_tui.screens.runs import RunsScreen
 from forgetnet_tui.screens.train import TrainScreen
 from forgetnet_tui.widgets.config_form import ConfigForm
@@ -112,8 +112,8 @@ async def test_stop_resume_then_delete_with_confirmation(make_app, runs_dir):
             await pilot.press("d")
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
             await pilot.press("n")  # no: nothing happens
-            await pilot.pause(0.2)
-            assert run.exists()
+            await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="the dialog to close")
+            assert run.exists() and not [w for w in app.workers if w.group == "run-control" and not w.is_finished]
             await pilot.press("d")
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
             await pilot.press("y")
@@ -131,8 +131,7 @@ async def test_reopening_continues_a_running_run_from_the_file(make_app, runs_di
         first = make_app(launcher=InProcessLauncher(), screen="train")
         async with first.run_test(size=(100, 30)) as pilot:
             await wait_for(pilot, lambda: primary_step(first) >= 3, what="the running run on the Train screen")
-        seen = primary_step(first)
-        time.sleep(0.3)  # it keeps training while no app is open
+        seen = primary_step(first)  # it keeps training while no app is open
         second = make_app(launcher=InProcessLauncher(), screen="train")
         async with second.run_test(size=(100, 30)) as pilot:
             await wait_for(pilot, lambda: primary_step(second) > seen, what="steps beyond the first session")
