@@ -13,7 +13,8 @@ from typing import Any
 from . import runs
 from .config import DEFAULT_EVAL_SEED, EXTRAPOLATION_FACTOR, MODEL_NAMES, EvalSettings
 from .config.names import _is_int
-from .matrix import RowSpec, build_rows, checkpoint_rows, export_rows
+from .listing import checkpoint_rows
+from .matrix import RowSpec, build_rows, export_rows
 from .results import CACHE_FILE, RowResult, read_cache, same_checkpoint
 
 # --------------------------------------------------------------------------- results on disk, for `forgetnet plot`

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import EvalSettings
+from .matrix import RowSpec
 from .results import CACHE_FILE, cached_result
 from .runs import (
     CHECKPOINT_FILE,
@@ -371,6 +372,15 @@ class RunLister:
 def list_runs(root: str | Path, metrics: bool = True) -> list[RunInfo]:
     """Every run under `root` (sweep cells included), newest first, listed once (keep a RunLister to list again)."""
     return RunLister(root, metrics).list()
+
+
+def checkpoint_rows(runs_dir: str | Path) -> list[RowSpec]:
+    """A row for every run under `runs_dir` that has a checkpoint, newest first."""
+    specs = []
+    for info in list_runs(runs_dir, metrics=False):
+        if (info.path / CHECKPOINT_FILE).exists():
+            specs.append(RowSpec.for_run(info.path, info.config))
+    return specs
 
 
 def newest_run(root: str | Path) -> Path | None:

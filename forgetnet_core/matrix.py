@@ -99,15 +99,6 @@ class RowSpec:
         return "config:" + json.dumps(same, sort_keys=True, default=str)
 
 
-def checkpoint_rows(runs_dir: str | Path) -> list[RowSpec]:
-    """A row for every run under `runs_dir` that has a checkpoint, newest first."""
-    specs = []
-    for info in runs.list_runs(runs_dir):
-        if (info.path / runs.CHECKPOINT_FILE).exists():
-            specs.append(RowSpec.for_run(info.path, info.config))
-    return specs
-
-
 # --------------------------------------------------------------------------- evaluation
 
 

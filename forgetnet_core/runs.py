@@ -372,13 +372,3 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
     if not isinstance(data["config"], dict) or "model" not in data["config"]:
         raise CheckpointError(f"checkpoint config is missing the model name: {path}")
     return data
-
-
-# --------------------------------------------------------------------------- listing
-
-
-def list_runs(root: str | Path) -> list[Any]:
-    """Every training run under `root` (sweep cells included), newest first: listing.list_runs, the one listing."""
-    from .listing import list_runs as listed
-
-    return listed(root)

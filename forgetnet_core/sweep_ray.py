@@ -27,8 +27,17 @@ from typing import Any
 
 from . import runs
 from .errors import one_line
-from .sweep import Reporter, cell_action, cell_settings, cell_state, pending_cells, read_manifest, report_cell
-from .sweep import record_placement, sweep_progress
+from .sweep import (
+    Reporter,
+    cell_action,
+    cell_settings,
+    cell_state,
+    pending_cells,
+    read_manifest,
+    record_placement,
+    report_cell,
+    sweep_progress,
+)
 
 INSTALL = "pip install -e .[ray]"
 # Ray reads this when it is imported: "0" makes a local instance use 127.0.0.1 as its node address, so every

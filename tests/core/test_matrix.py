@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from forgetnet_core import evaluations, matrix, results, runs, stats
+from forgetnet_core import evaluations, listing, matrix, results, runs, stats
 from forgetnet_core.checkpoints import fresh_model
 from forgetnet_core.config import EvalSettings, TrainConfig, parse_settings
 from forgetnet_core.evaluate import EvaluationCancelled, evaluate_model
@@ -54,7 +54,7 @@ def runs_root(trained: Path, tmp_path: Path) -> Path:
 
 
 def by_name(root: Path) -> dict[str, RowSpec]:
-    specs = matrix.checkpoint_rows(root)
+    specs = listing.checkpoint_rows(root)
     out = {}
     for spec in specs:
         if spec.run_dir.name == "broken-run":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from forgetnet_core import matrix, runs
+from forgetnet_core import listing, runs
 from forgetnet_core.config import EvalSettings, TrainConfig
 from forgetnet_core.matrix import build_rows
 from forgetnet_core.results import cached_result
@@ -49,7 +49,7 @@ def test_sweep_specs_of_a_sweep_with_no_checkpoint_yet(tmp_path):
     specs, settings = sweep_specs(folder)
     assert specs == [] and settings.seq_len == BASE.seq_len
     assert not any((p / runs.CHECKPOINT_FILE).exists() for p in folder.iterdir() if p.is_dir())
-    assert matrix.checkpoint_rows(tmp_path) == []
+    assert listing.checkpoint_rows(tmp_path) == []
 
 
 def test_sweep_folders_puts_an_unreadable_manifest_last(tmp_path):

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from forgetnet_core import runs
+from forgetnet_core import listing, runs
 from forgetnet_core.config import TrainConfig
 from forgetnet_core.evaluations import rows_from_caches
 from forgetnet_core.headline import write_headline
@@ -44,7 +44,7 @@ def test_manifest_lists_the_grid_and_refuses_a_different_one(tmp_path):
     with pytest.raises(ValueError, match="different grid"):
         create_sweep(tmp_path, base, ["forgetnet"], ["changing_facts"], [1, 2], name="s")
     assert sweep_progress(folder) == {"total": 4, "pending": 4}
-    assert {i.sweep for i in runs.list_runs(tmp_path)} == {"s"}
+    assert {i.sweep for i in listing.list_runs(tmp_path)} == {"s"}
 
 
 def test_tiny_sweep_end_to_end(tmp_path):
