@@ -128,11 +128,6 @@ class ConfigForm(VerticalScroll):
             out[field.name] = widget.value
         return out
 
-    def set_value(self, name: str, value: Any) -> None:
-        widget = self.query_one(f"#field-{name}")
-        widget.value = format_field(value)
-        self.revalidate()
-
     def load(self, config: TrainConfig) -> None:
         """Fill every field from `config` (e.g. to launch a variant of an earlier run)."""
         data = config.to_dict()

@@ -68,11 +68,6 @@ DIVERGING = _diverging()
 
 
 @lru_cache(maxsize=None)
-def bg(colour: str) -> Style:
-    return Style(bgcolor=Color.parse(colour))
-
-
-@lru_cache(maxsize=None)
 def fg(colour: str, bold: bool = False) -> Style:
     return Style(color=Color.parse(colour), bold=bold)
 
