@@ -179,16 +179,13 @@ def recall_targets(input_ids: torch.Tensor) -> torch.Tensor:
     is_key = (ids >= KEY_START) & (ids < KEY_START + NUM_KEYS)
     prev = torch.cat([torch.full_like(ids[:, :1], SEP), ids[:, :-1]], dim=1)  # (B, T) token before; SEP before t = 0
     starts = is_key & ((prev == SEP) | (prev == NOISE))  # (B, T) record starts
-    key_index = (ids - KEY_START).clamp(0, NUM_KEYS - 1)  # (B, T)
-    newest = torch.full((B, NUM_KEYS), IGNORE, dtype=torch.long, device=ids.device)  # key -> newest value so far
-    targets = torch.full_like(ids, IGNORE)
-    rows = torch.arange(B, device=ids.device)
-    for t in range(T):
-        if t > 0:  # passing the value token of a record that started at t - 1: remember it
-            opened = starts[:, t - 1]
-            newest[rows[opened], key_index[opened, t - 1]] = ids[opened, t]
-        here = starts[:, t]
-        targets[rows[here], t] = newest[rows[here], key_index[here, t]]
+    # For every record start t, the latest earlier record start j with the same key (j + 1 < t: its value is past).
+    earlier = torch.ones(T, T, dtype=torch.bool, device=ids.device).tril(-1)  # (T, T) j < t
+    same = starts[:, None, :] & (ids[:, :, None] == ids[:, None, :]) & earlier[None]  # (B, t, j)
+    found = same.any(dim=-1) & starts  # (B, T)
+    last = (same * torch.arange(1, T + 1, device=ids.device)).argmax(dim=-1)  # (B, T) the largest such j
+    values = ids.gather(1, (last + 1).clamp(max=T - 1))  # (B, T) the token after that key: its value
+    targets = torch.where(found, values, torch.full_like(ids, IGNORE))
     return targets
 
 
