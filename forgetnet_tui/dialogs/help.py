@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,7 +13,7 @@ from textual.widgets import Label, Static
 
 
 class HelpScreen(ModalScreen[None]):
-    """Rows of (key, what it does, where it works), in the order given."""
+    """Rows of (key, what it does, where it works), a section per place, in the order given."""
 
     CSS_PATH = "dialogs.tcss"
     BINDINGS = [
@@ -27,16 +28,20 @@ class HelpScreen(ModalScreen[None]):
         self.rows = rows
 
     def compose(self) -> ComposeResult:
-        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-        table.add_column("key", style="bold cyan", no_wrap=True)
-        table.add_column("does")
-        table.add_column("where", style="dim")
-        for key, description, where in self.rows:
-            table.add_row(key, description, where)
+        key_width = max((len(key) for key, _, _ in self.rows), default=1)
+        sections: dict[str, Table] = {}
+        for key, description, place in self.rows:  # one table a place: this screen, a part of it, everywhere
+            table = sections.get(place)
+            if table is None:
+                table = sections[place] = Table(box=None, show_header=False, pad_edge=False, expand=True,
+                                                title=place[0].upper() + place[1:], title_justify="left", title_style="bold")
+                table.add_column("key", style="bold cyan", no_wrap=True, width=key_width)
+                table.add_column("does", ratio=1)
+            table.add_row(key, description)
         with Vertical(classes="dialog"):
             yield Label(Text(f"Keys: {self.help_title}", style="bold"))
             with VerticalScroll():
-                yield Static(table, id="help-table")
+                yield Static(Group(*sections.values()), id="help-table")
             yield Label("esc closes · ctrl+p opens the command palette", classes="dialog-hint")
 
     def action_dismiss(self) -> None:  # type: ignore[override]

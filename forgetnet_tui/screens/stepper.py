@@ -211,7 +211,7 @@ class StepperScreen(Screen):
             self._panel_b.show(self.compare_trace, self.cursor)
         state = f"playing at {SPEEDS[self.speed_index]} tok/s" if self.playing else f"paused · speed {SPEEDS[self.speed_index]} tok/s"
         example = f"{self.task_name} ({self.suite}) seed {self.seed}"
-        compare = f" · comparing with {self.compare_trace.model_label}" if self.compare_trace is not None else ""
+        compare = " · comparing two models (their names head the panels)" if self.compare_trace is not None else ""
         self.query_one("#stepper-status", Static).update(Text(f"{example} · {state}{compare}", no_wrap=True, overflow="ellipsis"))
 
     def move_to(self, t: int) -> None:
@@ -372,7 +372,9 @@ class StepperScreen(Screen):
     def action_export(self) -> None:
         if self.trace is None:
             return
-        from forgetnet_core.stepper_figures import export_names  # torch is loaded already: the trace came from it
+        from forgetnet_core.stepper_figures import (
+            export_names,  # torch is loaded already: the trace came from it
+        )
 
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         compare = self.compare_source if self.compare_trace is not None else None

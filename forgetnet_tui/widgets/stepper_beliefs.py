@@ -75,12 +75,15 @@ def belief_header(st: "StepperTrace", t: int, width: int) -> Text:
     b = st.beliefs
     changes: tuple["BeliefChange", ...] = b.changes_at(t) if b is not None else ()
     if changes:
-        for i, change in enumerate(sorted(changes, key=lambda c: c.key != b.query_key)):  # the queried key first
-            if i:
-                header.append("  ")
+        ordered = sorted(changes, key=lambda c: c.key != b.query_key)  # the queried key first
+        for i, change in enumerate(ordered):
             colour = CHANGE_COLOURS.get(change.kind, "#ffffff")
-            header.append(f"{CHANGE_GLYPHS.get(change.kind, '?')} ", fg(colour, bold=True))
-            header.append(change.text, fg(colour))
+            piece = Text(("  " if i else "") + f"{CHANGE_GLYPHS.get(change.kind, '?')} ", style=fg(colour, bold=True), end="")
+            piece.append(change.text, fg(colour))
+            if i and header.cell_len + piece.cell_len > width:  # a change that does not fit is counted, not cut
+                header.append(f"  +{len(ordered) - i} more", style="dim")
+                break
+            header.append_text(piece)
     elif b is None:
         header.append("beliefs: none computed for this trace", style="dim")
     else:
@@ -94,7 +97,7 @@ def belief_header(st: "StepperTrace", t: int, width: int) -> Text:
             header.append(f" (from t={probed[-1]})", style="dim")
         elif not probed:
             header.append(" (none yet)", style="dim")
-    header.truncate(width)
+    header.truncate(width, overflow="ellipsis")
     return header
 
 

@@ -34,7 +34,8 @@ def render_readout(st: "StepperTrace", t: int, width: int) -> Text:
     out = Text()
     out.append("surprise ", style="bold")
     out.append(f"{v.surprise:.3f}", fg("#ffd75f", bold=True))
-    out.append(" " + spark_chars(st.surprise[max(0, t - 15) : t + 1]), fg("#ffd75f"))
+    span = max(4, min(16, width - 15))  # the last 16 tokens, fewer in a narrow compare column
+    out.append(" " + spark_chars(st.surprise[max(0, t - span + 1) : t + 1]), fg("#ffd75f"))
     if v.memory_kind == "matrix":
         read_head, write_head = int(v.read_strength.argmax()), int(v.beta.argmax())
         wide = width >= 40  # compare mode: "β 0.300  1-α 0.005"
@@ -46,7 +47,7 @@ def render_readout(st: "StepperTrace", t: int, width: int) -> Text:
             out.append(" (means)", style="dim")
         out.append("\nread ", style="bold")
         out.append(f"h{read_head} {float(v.read_strength[read_head]):.2f}", fg(READ_COLOUR, bold=True))
-        out.append("  write ", style="bold")
+        out.append("  write " if width >= 29 else " write ", style="bold")
         out.append(f"h{write_head} {float(v.beta[write_head]):.2f}", fg(WRITE_COLOUR, bold=True))
     elif v.memory_kind == "slot":
         out.append("\ngate ", style="bold")
@@ -57,7 +58,7 @@ def render_readout(st: "StepperTrace", t: int, width: int) -> Text:
             out.append(" (means)", style="dim")
         out.append("\nread ", style="bold")
         out.append(f"s{v.read_slot:02d} {float(v.read[v.read_slot]):.2f}", fg(READ_COLOUR, bold=True))
-        out.append("  write ", style="bold")
+        out.append("  write " if width >= 29 else " write ", style="bold")
         out.append(f"s{v.write_slot:02d} {float(v.write[v.write_slot]):.2f}", fg(WRITE_COLOUR, bold=True))
     else:
         out.append("\nno memory: no gates, no state", style="dim")

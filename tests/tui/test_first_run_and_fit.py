@@ -45,7 +45,7 @@ async def test_a_first_run_evaluates_the_bundled_checkpoints(make_app, runs_dir,
         label_width = matrix.columns[next(k for k in matrix.columns if k.value == "label")].get_render_width(matrix)
         assert all(len(s.label) + 2 <= label_width for s in state.specs)  # labels whole
         title = str(screen.query_one("#eval-title").render())
-        assert title.startswith("bundled checkpoints · 2 rows")
+        assert title.startswith("bundled checkpoints · 2 rows") and fits(screen.query_one("#eval-title"), title)
         assert "e evaluates" in str(screen.query_one("#eval-detail").render())
         assert (app.results_dir / "bundled" / "gated_delta_net-changing_facts" / "checkpoint.pt").exists()
         assert not list(runs_dir.iterdir())  # the runs directory stays the user's
@@ -117,6 +117,8 @@ async def test_the_compare_verdict_is_shown_whole(make_app, size):
         for panel, trace in (("#panel-a", screen.trace), ("#panel-b", screen.compare_trace)):
             readout = next(r for r in screen.query_one(panel).query(Readout) if r.display and r.parent.display)
             width = readout.content_size.width
+            visible = screen.query_one("#panels-scroll").scrollable_content_region
+            assert readout.region.right <= visible.right, (panel, readout.region, visible)  # not under the scrollbar
             text: Text = readout.render()
             assert all(line.cell_len <= width for line in text.split("\n")), (panel, width)
             verdict = trace.verdict.describe()

@@ -302,3 +302,16 @@ async def test_compare_a_delta_rule_model_with_forgetnet(make_app, tmp_path, siz
         assert [n for n in names if n.endswith("-bundled-gated_delta_net.png")]  # heads x time
         assert [n for n in names if n.endswith("-bundled-forgetnet.png")]  # slots x time
         assert len([n for n in names if n.endswith("-beliefs.png")]) == 2
+
+
+def test_a_belief_change_that_does_not_fit_is_counted_not_cut():
+    from forgetnet_tui.widgets.stepper_beliefs import belief_header
+
+    source = bundled_sources()[0]
+    model, label = source.load("cpu")
+    st = build_stepper_trace(model, "changing_facts", 5, "v2", label=label)
+    t = next(t for t in range(st.seq_len) if st.beliefs is not None and len(st.beliefs.changes_at(t)) > 1)
+    wide, narrow = belief_header(st, t, 200).plain, belief_header(st, t, 50).plain
+    first = sorted(st.beliefs.changes_at(t), key=lambda c: c.key != st.beliefs.query_key)[0].text
+    more = len(st.beliefs.changes_at(t)) - 1
+    assert first in wide and first in narrow and f"+{more} more" in narrow and "…" not in narrow and len(narrow) <= 50
