@@ -376,11 +376,7 @@ def list_runs(root: str | Path, metrics: bool = True) -> list[RunInfo]:
 
 def checkpoint_rows(runs_dir: str | Path) -> list[RowSpec]:
     """A row for every run under `runs_dir` that has a checkpoint, newest first."""
-    specs = []
-    for info in list_runs(runs_dir, metrics=False):
-        if (info.path / CHECKPOINT_FILE).exists():
-            specs.append(RowSpec.for_run(info.path, info.config))
-    return specs
+    return [RowSpec.for_run(info.path, info.config) for info in RunLister(runs_dir, metrics=False).scan().with_checkpoint()]
 
 
 def newest_run(root: str | Path) -> Path | None:

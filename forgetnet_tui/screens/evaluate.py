@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Label, Static
 
 from forgetnet_core.config import EvalSettings
 from forgetnet_core.errors import one_line
-from forgetnet_core.listing import RunLister
+from forgetnet_core.listing import checkpoint_rows
 from forgetnet_core.matrix import (
     RowSpec,
     export_folder_name,
@@ -166,8 +166,7 @@ class EvaluateScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="eval-load")
     def _load_rows(self, settings: EvalSettings, bundled_folder: Path) -> None:
         """The runs directory's checkpoints, newest first; with none, the bundled checkpoints (the first run)."""
-        runs = RunLister(self.runs_dir, metrics=False).scan().with_checkpoint()
-        specs = [RowSpec.for_run(info.path, info.config) for info in runs]
+        specs = checkpoint_rows(self.runs_dir)
         bundled = not specs
         if bundled:
             specs = bundled_specs(bundled_folder)
