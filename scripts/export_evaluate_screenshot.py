@@ -72,7 +72,7 @@ async def shoot(runs_dir: Path, output: Path, size: tuple[int, int], suite: str,
         screen: EvaluateScreen = app.screen  # type: ignore[assignment]
         screen.query_one("#setting-suite", Select).value = suite
         screen.query_one("#setting-seq_len", Input).value = str(seq_len)
-        await until(pilot, lambda: screen.settings.suite == suite and screen.settings.seq_len == seq_len, "the settings")
+        await until(pilot, lambda: screen.state.settings.suite == suite and screen.state.settings.seq_len == seq_len, "the settings")
         await pilot.press("f")
         await until(pilot, lambda: isinstance(app.screen, FreshModelPicker), "the fresh-model picker")
         await pilot.press("enter")  # forgetnet, untrained: the chance baseline
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs-dir", type=Path, help="use these runs instead of training new ones")
     parser.add_argument("--output", type=Path, default=ROOT / "screenshots" / "evaluate.svg")
-    parser.add_argument("--size", default="160x36", help="terminal columns x rows (160 shows every column)")
+    parser.add_argument("--size", default="176x36", help="terminal columns x rows (176 shows every column)")
     parser.add_argument("--steps", type=int, default=150, help="training steps of each new run")
     parser.add_argument("--suite", default="v1", help="evaluation suite shown")
     parser.add_argument("--seq-len", type=int, default=32, help="evaluation seq_len shown")

@@ -24,7 +24,7 @@ TASK_HEADERS = {
 EXTRA_HEADERS = {"stale": "stale", "params": "params", "time": "eval s"}
 LABEL_WIDTH = (16, 40)  # the label column fits the longest label within these bounds
 STATUS_WIDTH = 13
-TASK_WIDTH = 15  # '100.0% [98,100]'
+TASK_WIDTH = 16  # '100.0% [100,100]'
 
 BAR_WIDTH = 6
 

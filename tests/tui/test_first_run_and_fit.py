@@ -141,3 +141,12 @@ async def test_the_train_screen_and_the_runs_table_write_accuracies_alike(make_a
         assert isinstance(screen, TrainScreen)
         await wait_for(pilot, lambda: "37.5%" in str(screen.query_one("#details").render()), what="the details")
 
+
+
+def test_an_accuracy_cell_fits_its_column_whatever_the_numbers():
+    from forgetnet_tui.widgets.eval_matrix import TASK_WIDTH, accuracy_cell
+
+    for acc, low, high in ((1.0, 1.0, 1.0), (0.0, 0.0, 0.02), (0.613, 0.531, 0.694), (0.999, 0.98, 1.0)):
+        cell = accuracy_cell({"accuracy": acc, "ci_low": low, "ci_high": high})
+        assert cell.cell_len <= TASK_WIDTH, cell.plain
+    assert accuracy_cell({"accuracy": 1.0, "ci_low": 1.0, "ci_high": 1.0}).plain == "100.0% [100,100]"
