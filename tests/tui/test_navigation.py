@@ -70,11 +70,12 @@ async def test_question_mark_lists_the_keys_of_the_current_screen(make_app):
         assert any("(not now)" in row[1] for row in app.screen.rows if row[0] == "r")
 
 
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 @pytest.mark.parametrize("screen", ["runs", "train", "evaluate", "stepper"])
-async def test_the_key_help_speaks_in_words_of_the_labs_own_keys(make_app, screen):
+async def test_the_key_help_speaks_in_words_of_the_labs_own_keys(make_app, screen, size):
     """No Textual internals (super+c, ^pgup), no raw binding strings (plus,equals_sign), a phrase for every key."""
     app = make_app(screen=screen)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await pilot.pause()
         app.action_help()
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the key help")
@@ -89,6 +90,10 @@ async def test_the_key_help_speaks_in_words_of_the_labs_own_keys(make_app, scree
             assert {"←", "→", "+ / =", "-", "pgup", "pgdn", "home", "end", "h", "b", "j"} <= set(keys)
         if screen == "evaluate":
             assert {"e", "x", "a", "w", "f", "o", "d", "s", "S", "g", "r", "R", "del / backspace", "space"} <= set(keys)
+        await wait_for(pilot, lambda: bool(app.screen.query(".dialog")), what="the help's box")
+        await pilot.pause()
+        dialog = app.screen.query_one(".dialog")
+        assert dialog.region.right <= size[0] and dialog.region.bottom <= size[1]  # the help fits the terminal
 
 
 def bar_text(app) -> str:
