@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from .config import MODEL_NAMES
 from .errors import one_line
@@ -175,18 +175,10 @@ def checkpoint_source(path: str | Path) -> ModelSource:
     return ModelSource("checkpoint", model, str(path), f"{model} · {task} · {run}")
 
 
-def list_model_sources(runs_dir: str | Path) -> list[ModelSource]:
-    """Every model there is to show: checkpoints under runs_dir (runs and sweep cells, newest first), the bundled
-    ones, the fresh models."""
-    sources: list[ModelSource] = []
-    root = Path(runs_dir)
-    if root.is_dir():
-        found = [*root.glob("*/checkpoint.pt"), *root.glob("*/*/checkpoint.pt")]
-        found.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-        sources += [checkpoint_source(p) for p in found]
-    sources += bundled_sources()
-    sources += [fresh_source(name) for name in MODEL_NAMES]
-    return sources
+def model_sources(run_dirs: Iterable[str | Path]) -> list[ModelSource]:
+    """Every model there is to show: the checkpoints of `run_dirs` (listing.RunLister gives them, newest first),
+    then the bundled ones, then the fresh models."""
+    return [checkpoint_source(d) for d in run_dirs] + bundled_sources() + [fresh_source(name) for name in MODEL_NAMES]
 
 
 def default_source(checkpoint: str | None = None) -> ModelSource:
@@ -222,7 +214,7 @@ __all__ = [
     "default_source",
     "fresh_model",
     "fresh_source",
-    "list_model_sources",
+    "model_sources",
     "load_model",
     "load_or_fresh",
     "model_source",

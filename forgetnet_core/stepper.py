@@ -122,6 +122,18 @@ class StepView:
     events: tuple[StepEvent, ...] = ()  # events at exactly this t
 
 
+def belief_status(beliefs: Beliefs, row: int, j: int) -> str:
+    """right (the key's newest value), stale (an older value of it), wrong, or unset (no record of the key yet)."""
+    truth = int(beliefs.truth[row, j])
+    if truth < 0:
+        return "unset"  # the queried key before any record of it: nothing to be right about yet
+    believed = int(beliefs.believed[row, j])
+    if believed == truth:
+        return "right"
+    earlier = {int(x) for x in beliefs.truth[: row + 1, j] if x >= 0} - {truth}
+    return "stale" if believed in earlier else "wrong"
+
+
 @dataclass(frozen=True)
 class BeliefRow:
     """What the model would answer about one key if the query came at the cursor."""
@@ -202,13 +214,7 @@ class StepperTrace:
             believed = int(b.believed[row, j])
             if truth < 0 and key != b.query_key:
                 continue
-            if truth < 0:
-                status = "unset"  # the queried key before any record of it: nothing to be right about yet
-            elif believed == truth:
-                status = "right"
-            else:
-                earlier = set(int(x) for x in b.truth[: row + 1, j] if x >= 0) - {truth}
-                status = "stale" if believed in earlier else "wrong"
+            status = belief_status(b, row, j)
             out.append(BeliefRow(key, believed, float(b.probability[row, j]), truth, status, key == b.query_key,
                                  changes.get(key)))
         return tuple(out)
@@ -453,14 +459,9 @@ __all__ = [
     "StepperTrace",
     "TOP_K",
     "Verdict",
+    "belief_status",
     "build_stepper_trace",
-    "bundled_source",
-    "bundled_sources",
     "causal_surprise",
-    "checkpoint_source",
-    "default_source",
     "example_batch",
-    "fresh_source",
-    "list_model_sources",
     "marks_and_events",
 ]

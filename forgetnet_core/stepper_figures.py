@@ -16,7 +16,7 @@ from typing import Optional
 import numpy as np
 
 from .checkpoints import ModelSource
-from .stepper import StepperTrace
+from .stepper import StepperTrace, belief_status
 
 # Token-label colours of the slot-by-time figure, by strip mark, and what each says (the figure's legend).
 MARK_COLOURS = {"latest": "#1a9850", "stale": "#d73027", "overwrite": "#fc8d59", "fact": "#4575b4",
@@ -148,8 +148,9 @@ def belief_figure(st: StepperTrace, upto: Optional[int] = None):
             believed = int(b.believed[t, j])
             if believed < 0:
                 continue
-            earlier = set(int(x) for x in b.truth[: t + 1, j] if x >= 0) - {truth}
-            status = "right" if believed == truth else ("stale" if believed in earlier else "wrong")
+            status = belief_status(b, t, j)
+            if status == "unset":
+                continue  # asked about before any record of it: nothing to be right or wrong about yet
             shade = 0.25 + 0.75 * float(b.probability[t, j])
             image[j, t] = 1 - shade * (1 - np.array(to_rgb(BELIEF_COLOURS[status])))
     ax.imshow(image, aspect="auto", origin="upper", interpolation="nearest")

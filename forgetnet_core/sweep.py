@@ -397,22 +397,6 @@ def sweep_rows(folder: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def sweep_folders(root: str | Path) -> list[Path]:
-    """Every sweep folder directly under `root`, newest first."""
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    found = [p for p in root.iterdir() if (p / MANIFEST).exists()]
-    # An unreadable manifest sorts last rather than hiding every other sweep (read_manifest then says what is wrong).
-    return sorted(found, key=lambda p: ((runs.read_json(p / MANIFEST) or {}).get("created") or 0.0, p.name), reverse=True)
-
-
-def sweep_run_dirs(folder: str | Path) -> list[Path]:
-    """The run directories of a sweep, in grid order."""
-    folder = Path(folder)
-    return [folder / cell["run"] for cell in read_manifest(folder)["cells"]]
-
-
 if __name__ == "__main__":
     import sys
 

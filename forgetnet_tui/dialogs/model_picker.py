@@ -43,16 +43,11 @@ class ModelPicker(ModalScreen[Optional[Any]]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _list(self) -> None:
-        from forgetnet_core.checkpoints import (
-            bundled_sources,
-            checkpoint_source,
-            fresh_source,
-        )
-        from forgetnet_core.config import MODEL_NAMES
+        from forgetnet_core.checkpoints import model_sources
         from forgetnet_core.listing import RunLister
 
         runs = RunLister(self.runs_dir, metrics=False).scan().with_checkpoint()  # runs and sweep cells, newest first
-        sources = [checkpoint_source(info.path) for info in runs] + bundled_sources() + [fresh_source(n) for n in MODEL_NAMES]
+        sources = model_sources(info.path for info in runs)
         if not get_current_worker().is_cancelled:
             self.post_message(SourcesListed(sources))
 

@@ -1,4 +1,4 @@
-"""Sweeps as the TUI uses them: matrix.sweep_specs (rows + the manifest's eval settings), sweep_folders, and no double start."""
+"""Sweeps as the TUI uses them: matrix.sweep_specs (rows + the manifest's eval settings) and no double start."""
 
 from __future__ import annotations
 
@@ -50,15 +50,6 @@ def test_sweep_specs_of_a_sweep_with_no_checkpoint_yet(tmp_path):
     assert specs == [] and settings.seq_len == BASE.seq_len
     assert not any((p / runs.CHECKPOINT_FILE).exists() for p in folder.iterdir() if p.is_dir())
     assert listing.checkpoint_rows(tmp_path) == []
-
-
-def test_sweep_folders_puts_an_unreadable_manifest_last(tmp_path):
-    from forgetnet_core.sweep import sweep_folders
-
-    good = create_sweep(tmp_path, BASE, ["forgetnet"], ["changing_facts"], [1], name="good")
-    (tmp_path / "broken").mkdir()
-    (tmp_path / "broken" / "sweep.json").write_text("{ half a manifest")
-    assert sweep_folders(tmp_path) == [good, tmp_path / "broken"]
 
 
 def test_run_sweep_skips_a_cell_that_started_elsewhere_meanwhile(tmp_path):

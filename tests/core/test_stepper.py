@@ -16,11 +16,12 @@ from forgetnet_core.checkpoints import (
     checkpoint_source,
     default_source,
     fresh_model,
-    list_model_sources,
     load_model,
+    model_sources,
 )
 from forgetnet_core.config import MODEL_NAMES
 from forgetnet_core.evaluate import evaluate_model
+from forgetnet_core.listing import RunLister
 from forgetnet_core.stepper import (
     CHANGE_THRESHOLD,
     TOP_K,
@@ -149,7 +150,7 @@ def test_model_sources(tmp_path):
     torch.manual_seed(0)
     m = fresh_model("no_forget")
     runs.save_checkpoint(run / "checkpoint.pt", {"config": {"model": "no_forget"}, "model_state": m.state_dict(), "step": 1})
-    sources = list_model_sources(tmp_path)
+    sources = model_sources(info.path for info in RunLister(tmp_path, metrics=False).scan().with_checkpoint())
     assert sources[0].kind == "checkpoint" and sources[0].model == "no_forget"
     assert [s.model for s in sources if s.kind == "fresh"] == list(MODEL_NAMES)
     assert sum(s.kind == "bundled" for s in sources) == len(bundled_checkpoints())
@@ -157,7 +158,7 @@ def test_model_sources(tmp_path):
     assert loaded.name == "no_forget" and "no_forget" in label
     assert checkpoint_source(run).path == str(run / "checkpoint.pt")
     assert default_source(str(run)).model == "no_forget"
-    assert list_model_sources(tmp_path / "missing")[0].kind in ("bundled", "fresh")
+    assert model_sources([])[0].kind in ("bundled", "fresh")
 
 
 def test_slot_time_png(stepped, tmp_path):
