@@ -28,6 +28,7 @@ from .matrix import RowSpec
 from .results import CACHE_FILE, cached_result
 from .runs import (
     CHECKPOINT_FILE,
+    HOST,
     CONFIG_FILE,
     METRICS_JSONL,
     STATUS_FILE,
@@ -64,6 +65,14 @@ class RunInfo:
     sweep: str | None = None  # the sweep folder's name, for a cell
     config: dict[str, Any] = field(default_factory=dict)
     has_checkpoint: bool = False
+    host: str | None = None  # the machine it trains on (status.json), when it said
+    device: str | None = None  # the device it trains on (status.json), when it said
+
+    @property
+    def where(self) -> str:
+        """Its device, with the host when that is not this machine: 'cuda:1', 'gpu-box-2/cuda:0', or ''."""
+        device = self.device or ""
+        return f"{self.host}/{device}" if self.host and self.host != HOST else device
 
     @property
     def age(self) -> float | None:
@@ -281,6 +290,8 @@ class RunLister:
             sweep=status.get("sweep") or config.get("sweep") or sweep,
             config=config,
             has_checkpoint=checkpoint is not None,
+            host=status.get("host"),
+            device=status.get("device"),
         )
 
     def _is_evaluated(self, run_dir: Path, settings: EvalSettings, checkpoint: _Stat) -> bool:

@@ -34,6 +34,7 @@ COLUMNS = (
     ("age", "age"),
     ("model", "model"),
     ("task", "task"),
+    ("where", "where"),  # device, and host when another machine trains it (sweeps through Ray)
     ("name", "name"),
 )
 
@@ -51,6 +52,7 @@ def row_cells(info: RunInfo, marked: bool, branch: str = "") -> dict[str, Any]:
         "age": Text(format_age(info.age), justify="right"),
         "model": info.model,
         "task": info.task,
+        "where": Text(info.where, style="dim"),
         "name": info.name,
     }
 
@@ -77,6 +79,7 @@ def sweep_cells(sweep: SweepInfo, expanded: bool) -> dict[str, Any]:
         "age": Text(format_age(sweep.age), justify="right"),
         "model": Text(sweep.name, style="bold"),
         "task": sweep_counts(sweep),
+        "where": "",
         "name": " · ".join([f"{sweep.total} runs" + (f": {grid}" if grid else ""), *rest]),
     }
 

@@ -241,3 +241,15 @@ def test_the_local_ray_instance_listens_on_loopback_only(ray_local):
     for line in ray_lines:
         local = line.split()[3]
         assert local.startswith(("127.0.0.1:", "[::ffff:127.0.0.1]:", "[::1]:")), line
+
+
+def test_the_listing_says_where_each_run_trains(tmp_path):
+    from forgetnet_core.listing import list_runs
+
+    here, there = tmp_path / "a", tmp_path / "b"
+    for run_dir, host, device in ((here, runs.HOST, "cuda:1"), (there, "gpu-box-2", "cuda:0")):
+        run_dir.mkdir()
+        runs.write_json_atomic(run_dir / runs.CONFIG_FILE, TINY.to_dict())
+        runs.write_status(run_dir, state="finished", step=2, total_steps=2, host=host, device=device, started=time.time())
+    where = {info.name: info.where for info in list_runs(tmp_path, metrics=False)}
+    assert where == {"a": "cuda:1", "b": "gpu-box-2/cuda:0"}  # the host only when it is another machine

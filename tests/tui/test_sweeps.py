@@ -85,7 +85,7 @@ async def test_runs_screen_shows_a_sweep_as_one_row_that_expands_into_its_runs(m
         await wait_for(pilot, lambda: table.row_count == 2, what="the sweep row and the plain run")
         row = texts(table, group)
         assert row[1:8] == ["▸ sweep", "4/6", "", "80.0%", row[5], "grid", "1 running · 0 failed"]
-        assert row[8] == "6 runs: 2 models × 1 tasks × 3 seeds · 3 evaluated · 1 finished · 1 pending"
+        assert row[8] == "" and row[9] == "6 runs: 2 models × 1 tasks × 3 seeds · 3 evaluated · 1 finished · 1 pending"
         table.move_cursor(row=table.get_row_index(group))
         await pilot.pause()
         title = str(app.screen.query_one("#runs-title").render())
@@ -155,3 +155,20 @@ async def test_evaluate_loads_a_sweep_in_one_step_from_its_caches(make_app, swee
         assert "sweep grid" in str(screen.query_one("#eval-title").render())
         await pilot.pause()
         assert screen.state.settings == SETTINGS  # the form's echo of the new values changed nothing
+
+
+def test_the_runs_table_says_where_a_run_trains(tmp_path):
+    """A sweep cell placed on a GPU of another machine (a sweep through Ray) shows its host and device."""
+    import time
+
+    from forgetnet_core import runs
+    from forgetnet_core.listing import list_runs
+    from forgetnet_tui.widgets.runs_table import COLUMNS, row_cells
+
+    run_dir = tmp_path / "cell"
+    run_dir.mkdir()
+    runs.write_json_atomic(run_dir / runs.CONFIG_FILE, TrainConfig().to_dict())
+    runs.write_status(run_dir, state="running", step=1, total_steps=9, host="gpu-box-2", device="cuda:0", updated=time.time())
+    (info,) = list_runs(tmp_path, metrics=False)
+    assert info.state == "running"  # another host: its heartbeat says so, not a pid here
+    assert "where" in dict(COLUMNS) and str(row_cells(info, marked=False)["where"]) == "gpu-box-2/cuda:0"
