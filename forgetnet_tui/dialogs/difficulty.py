@@ -162,8 +162,8 @@ class DifficultyDialog(ModalScreen[None]):
             yield Static("", id="difficulty-legend")
             yield Static("", id="difficulty-table")
             yield Static("", id="difficulty-status")
-            yield Label(f"{len(self.lines)} rows · enter (or e) scores them at every value, cached per checkpoint · "
-                        "x exports the figure · c cancels · esc closes", classes="dialog-hint")
+            yield Label(f"{len(self.lines)} rows · enter/e: score each at every value (cached) · x: export · c: cancel · "
+                        "esc: close", classes="dialog-hint")
 
     def on_mount(self) -> None:
         self.query_one("#difficulty-values", Input).focus()

@@ -40,6 +40,9 @@ def _form_fields() -> tuple[FormField, ...]:
 # Every TrainConfig field, in the config's own order (recipe first: choosing one refills the rest).
 FIELDS: tuple[FormField, ...] = _form_fields()
 FIELD_NAMES = tuple(f.name for f in FIELDS)
+# What the form starts with: a run that learns in minutes on a CPU (the recall recipe) on ForgetNet's thesis
+# with a delta-rule memory. The CLI's default stays the original recipe; choosing `original` here gives it.
+FORM_DEFAULT = recipe_config("recall", model="forgetnet_delta")
 # Kept from the form when a recipe is chosen: they say what to train, not how.
 KEPT_ON_RECIPE = ("model", "task", "suite", "seed", "device")
 
@@ -93,7 +96,8 @@ class ConfigForm(VerticalScroll):
 
     def __init__(self, config: TrainConfig | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._initial = config or TrainConfig()
+        self._initial = config or FORM_DEFAULT
+        self._recipe_loaded: str | None = None  # the recipe a load() just set (its change event is not a choice)
         self.config: TrainConfig | None = self._initial
         self.errors: dict[str, str] = {}
         self._error_lines: dict[str, Static] = {}
@@ -131,6 +135,9 @@ class ConfigForm(VerticalScroll):
     def load(self, config: TrainConfig) -> None:
         """Fill every field from `config` (e.g. to launch a variant of an earlier run)."""
         data = config.to_dict()
+        recipe = self.query_one("#field-recipe", ChoiceField)
+        if recipe.value != data["recipe"]:  # the change this makes is the config's, not a recipe being chosen
+            self._recipe_loaded = data["recipe"]
         for field in FIELDS:
             widget = self.query_one(f"#field-{field.name}")
             value = format_field(data[field.name])
@@ -190,8 +197,10 @@ class ConfigForm(VerticalScroll):
         event.stop()
         widget = getattr(event, "control", None) or getattr(event, "choice", None)
         if isinstance(widget, ChoiceField) and widget.id == "field-recipe":
-            self.apply_recipe(widget.value)
-            return
+            loaded, self._recipe_loaded = self._recipe_loaded, None
+            if event.value != loaded:  # chosen by the user: refill the how-to-train fields
+                self.apply_recipe(event.value)
+                return
         self.revalidate()
 
     @on(Input.Submitted)

@@ -63,7 +63,9 @@ async def test_typing_bad_values_shows_errors_and_blocks_launch(make_app):
     app = make_app(launcher=launcher)
     async with app.run_test(size=(120, 40)) as pilot:
         form = app.screen.query_one(ConfigForm)
-        assert form.values()["steps"] == "500" and form.values()["model"] == "forgetnet"  # the defaults
+        # the form starts on a run that learns: the recall recipe on forgetnet_delta
+        assert form.values()["recipe"] == "recall" and form.values()["model"] == "forgetnet_delta"
+        assert form.values()["steps"] == format_field(RECIPES["recall"]["steps"])
         launch = form.query_one("#launch", Button)
         assert not launch.disabled
 
@@ -105,6 +107,7 @@ async def test_choice_fields_step_jump_and_validate(make_app):
     async with app.run_test(size=(120, 40)) as pilot:
         form = app.screen.query_one(ConfigForm)
         model = form.query_one("#field-model", ChoiceField)
+        model.value = "forgetnet"
         model.focus()
         await pilot.press("right")
         assert model.value == "no_forget"
@@ -152,6 +155,13 @@ async def test_choosing_a_recipe_refills_how_to_train_and_keeps_what_to_train(ma
         await pilot.pause()
         recipe = form.query_one("#field-recipe", ChoiceField)
         recipe.focus()
+        await pilot.press("right")  # recall (the form's start) -> original: the seed's defaults
+        await pilot.pause()
+        values = form.values()
+        assert values["recipe"] == "original" and values["model"] == "gated_delta_net" and values["seed"] == "7"
+        assert (values["steps"], values["lr"], values["batch_size"]) == ("500", "0.0003", "32")
+        form.query_one("#field-steps", Input).value = "123"
+        await pilot.pause()
         await pilot.press("right")  # original -> recall
         await pilot.pause()
         values = form.values()
@@ -162,3 +172,14 @@ async def test_choosing_a_recipe_refills_how_to_train_and_keeps_what_to_train(ma
         form.query_one("#field-lr", Input).value = "0.001"  # an explicit change on top of the recipe stays
         await pilot.pause()
         assert form.config.lr == 0.001 and form.config.recipe == "recall"
+
+
+async def test_loading_a_config_keeps_its_values_whatever_its_recipe(make_app):
+    """Copying a run's config into the form (c) must not be undone by the recipe field's own change."""
+    app = make_app(launcher=RecordingLauncher())
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = app.screen.query_one(ConfigForm)
+        form.load(TrainConfig(model="no_forget", steps=77, lr=0.005))  # recipe original, the form started on recall
+        await pilot.pause()
+        await pilot.pause()
+        assert form.config is not None and (form.config.recipe, form.config.steps, form.config.lr) == ("original", 77, 0.005)

@@ -8,6 +8,7 @@ import sys
 import pytest
 from textual.widgets import Input
 
+from forgetnet_core.config import format_field
 from forgetnet_tui.app import ForgetNetLab, build_parser
 from forgetnet_tui.dialogs.help import HelpScreen
 from forgetnet_tui.screens.evaluate import EvaluateScreen
@@ -15,7 +16,7 @@ from forgetnet_tui.screens.runs import RunsScreen
 from forgetnet_tui.screens.stepper import StepperScreen
 from forgetnet_tui.screens.train import TrainScreen
 from forgetnet_tui.widgets.charts import LineChart
-from forgetnet_tui.widgets.config_form import ConfigForm
+from forgetnet_tui.widgets.config_form import FORM_DEFAULT, ConfigForm
 from forgetnet_tui.widgets.runs_table import RunsTable
 
 from .helpers import wait_for, write_run
@@ -43,7 +44,7 @@ async def test_digits_go_into_a_focused_text_field(make_app):
         await pilot.press("end", "2", "q")
         await pilot.pause()
         assert isinstance(app.screen, RunsScreen) and app.is_running
-        assert steps.value == "5002q"
+        assert steps.value == format_field(FORM_DEFAULT.steps) + "2q"
         await pilot.press("escape", "2")  # escape leaves the field; then 2 switches screens
         assert isinstance(app.screen, TrainScreen)
 

@@ -55,7 +55,7 @@ async def test_runs_table_picks_up_runs_written_by_another_process(make_app, run
         live = str(runs_dir / "no_forget-multi_hop-20260101-000001")
         gone = str(runs_dir / "no_forget-multi_hop-20260101-000002")
         row = cells(table, live)
-        assert row[1:9] == ["running", "7/40", "2.500", "37.5%", row[5], "no_forget", "multi_hop", "no_forget-multi_hop-20260101-000001"]
+        assert row[1:10] == ["running", "7/40", "2.500", "37.5%", row[5], "no_forget", "multi_hop", row[8], "no_forget-multi_hop-20260101-000001"]
         assert cells(table, gone)[1] == "stale"
 
         # The live run keeps writing: the table follows without a keypress.
