@@ -219,20 +219,32 @@ class MemoryRecurrence(torch.autograd.Function):
             bmm(dsc, m, out=dq_l[t])
             dm, dm_new = dm_new, dm
 
-        # Weight gradients: one matmul over all T * B rows each.
-        n = T * B
-        ddf = dd.reshape(n, d + kg)
-        d_wr2 = ddf[:, : 2 * d].t() @ r_all.reshape(n, d)
-        d_wh = torch.zeros_like(wh)
-        d_wh[:kg] = ddf[:, d:].t() @ h_all.reshape(n, d)
-        d_bh = torch.zeros_like(wh[:, 0])
-        d_bh[:kg] = ddf[:, d:].sum(0)
-        xhat = (u_all - ln_mean) * ln_rstd
-        d_ln_w = (dh_all * xhat).reshape(n, d).sum(0)
-        d_ln_b = dh_all.reshape(n, d).sum(0)
-        d_wgs = (dd[..., d : 2 * d] * s_all).reshape(n, d).sum(0) if plan.surprise else None
+        grads = weight_grads(dd, dh_all, r_all, h_all, u_all, ln_mean, ln_rstd, s_all, wh, plan)
         d_m0 = dm.sum(0) if ctx.m0_dim == 2 else dm
-        return dq, dd[..., :d], d_m0, d_wr2, d_wh, d_bh, d_ln_w, d_ln_b, d_wgs, None, None, None
+        return dq, dd[..., :d], d_m0, *grads, None, None, None
+
+
+def weight_grads(dd, dh_all, r_all, h_all, u_all, ln_mean, ln_rstd, s_all, wh, plan: Plan):
+    """d_wr2, d_wh, d_bh, d_ln_w, d_ln_b, d_wgs from the per-step gradients: one matmul over all T * B rows each.
+
+    ``dd`` (T, B, d + kg) = dL/d[u | P's gradient columns], ``dh_all`` (T, B, d) = dL/dh; ``r_all`` (T, B, 1, d)
+    or (T, B, d), ``h_all`` and ``u_all`` (T, B, d), ``ln_mean`` and ``ln_rstd`` (T, B, 1), ``s_all`` (T, B, 1)
+    (None unless ``plan.surprise``). Shared by the torch and Triton backward passes.
+    """
+    T, B, d = h_all.shape
+    kg = plan.o_tok
+    n = T * B
+    ddf = dd.reshape(n, d + kg)
+    d_wr2 = ddf[:, : 2 * d].t() @ r_all.reshape(n, d)
+    d_wh = torch.zeros_like(wh)
+    d_wh[:kg] = ddf[:, d:].t() @ h_all.reshape(n, d)
+    d_bh = torch.zeros_like(wh[:, 0])
+    d_bh[:kg] = ddf[:, d:].sum(0)
+    xhat = (u_all - ln_mean) * ln_rstd
+    d_ln_w = (dh_all * xhat).reshape(n, d).sum(0)
+    d_ln_b = dh_all.reshape(n, d).sum(0)
+    d_wgs = (dd[..., d : 2 * d] * s_all).reshape(n, d).sum(0) if plan.surprise else None
+    return d_wr2, d_wh, d_bh, d_ln_w, d_ln_b, d_wgs
 
 
 def _per_step(x: Tensor, count: int) -> tuple[Tensor, ...]:
@@ -418,4 +430,4 @@ def fast_path_available() -> bool:
     return not _MISSING
 
 
-__all__ = ["MemoryRecurrence", "Plan", "blocked_local_attention", "fast_path_available", "missing_ops", "recurrence_forward", "slot_recurrence"]
+__all__ = ["MemoryRecurrence", "Plan", "blocked_local_attention", "fast_path_available", "missing_ops", "recurrence_forward", "slot_recurrence", "weight_grads"]

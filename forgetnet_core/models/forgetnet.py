@@ -3,7 +3,9 @@
 The per-token loop here is the reference implementation of SPEC section 3:
 clarity over speed. ``forward`` uses the fast path in ``fast.py`` (same
 function, tested equal within 1e-5) unless ``trace=True``, ``reference=True``
-or ``model.fast = False``. Per token t (batch implicit):
+or ``model.fast = False``. On CUDA the fast path's recurrence is the fused Triton kernel
+(``triton_recurrence.py``) when Triton can run there (``model.kernel = False`` keeps the torch one). Per token t
+(batch implicit):
 
     e_t   = TokEmb[x_t] + PosEmb[t + position_offset]
     a_t   = W_o softmax(W_q e_t . (W_k E_win)^T / sqrt(d)) W_v E_win,  E_win = e_{max(0,t-w)..t}
@@ -40,6 +42,10 @@ from forgetnet_core.models.fast import (
     slot_recurrence,
 )
 from forgetnet_core.models.layers import maybe_conv
+from forgetnet_core.models.triton_recurrence import (
+    fused_slot_recurrence,
+    kernel_available,
+)
 from forgetnet_core.trace import SlotTrace
 
 
@@ -64,6 +70,7 @@ class ForgetNet(nn.Module):
     use_surprise = True  # False: gate multiplier 1 and surprise input 0 (no_surprise)
     content_write = True  # False: alpha_t is a fixed one-hot slot from write_slots (random_write, fifo_memory)
     fast = True  # forward without trace uses the fast path (models/fast.py); False forces the reference loop
+    kernel = True  # on CUDA the fast path's recurrence is the fused Triton kernel (triton_recurrence.py) if it can run
     default_conv = 0  # SPEC section 3 has none; ModelConfig.conv (--conv K) adds e_t = e_t + conv(e)_t
 
     def __init__(self, config: Optional[ModelConfig] = None) -> None:
@@ -221,7 +228,8 @@ class ForgetNet(nn.Module):
             slots = self.write_slots(input_ids)  # (B, T)
             alpha_fixed = F.one_hot(slots.t(), S).to(e.dtype)[:, :, None].contiguous()  # (T, B, 1, S)
 
-        h_tm, g_tm, eps_tm, s_tm, m_last = slot_recurrence(
+        recurrence = fused_slot_recurrence if self.kernel and kernel_available(dev) else slot_recurrence
+        h_tm, g_tm, eps_tm, s_tm, m_last = recurrence(
             q, c, self.memory_init, wr2, wh, bh, self.norm.weight, self.norm.bias, w_gs, x_tm, alpha_fixed, plan
         )
         h = h_tm.transpose(0, 1)  # (B, T, d)
