@@ -108,17 +108,18 @@ def fused_slot_recurrence(q, c, m0, wr2, wh, bh, ln_w, ln_b, w_gs, x, alpha_fixe
     return outs
 
 
-def _grid_args(q, m0, wh, plan: Plan) -> tuple[int, int, int, int, dict]:
-    T, B = q.shape[0], q.shape[1]
-    d, S = plan.d, m0.shape[-2]
-    V = wh.shape[0] - plan.o_tok if plan.surprise else 0
-    p2 = triton_next_pow2
-    consts = {"D": d, "S": S, "BD": p2(d), "BS": p2(S), "ERASE": plan.erase, "SURPRISE": plan.surprise,
-              "CONTENT": plan.content, "WK": 1.0 if plan.sigmoid_tanh else 2.0, "LN_EPS": float(plan.ln_eps)}
-    return T, B, S, V, consts
+def kernel_constants(plan: Plan, S: int, V: int) -> tuple[dict, dict]:
+    """The constexpr arguments of the forward and the backward kernel for ``plan``, S slots and V token-head rows."""
+    p2 = next_pow2
+    shared = {"D": plan.d, "S": S, "BD": p2(plan.d), "BS": p2(S), "ERASE": plan.erase, "SURPRISE": plan.surprise,
+              "CONTENT": plan.content, "WK": 1.0 if plan.sigmoid_tanh else 2.0, "LN_EPS": float(plan.ln_eps),
+              "O_W": plan.o_write, "O_WQ": plan.o_wq}
+    forward = {**shared, "V": V, "BV": p2(max(V, 1)), "O_TOK": plan.o_tok}
+    backward = {**shared, "KG": plan.o_tok}
+    return forward, backward
 
 
-def triton_next_pow2(n: int) -> int:
+def next_pow2(n: int) -> int:
     """The smallest power of two >= n (Triton's block sizes must be powers of two)."""
     return 1 << max(0, int(n) - 1).bit_length()
 
@@ -127,15 +128,17 @@ def _warps(S: int, d: int) -> int:
     """Warps per program. At d = 64, S = 16 (sm_90, ptxas): the backward needs 245 registers a thread at 4
     warps and 128 at 8 (no spills); the forward (its token-head tile is 128 x 64) spills 1 KB a thread at 4
     and 172 bytes at 8. Which is fastest is still to be measured on a GPU."""
-    return 8 if triton_next_pow2(d) >= 64 or triton_next_pow2(S) * triton_next_pow2(d) > 1024 else 4
+    return 8 if next_pow2(d) >= 64 or next_pow2(S) * next_pow2(d) > 1024 else 4
 
 
 def kernel_forward(q, c, m0, wr2, wh, bh, ln_w, ln_b, w_gs, x, alpha_fixed, plan: Plan, save: bool):
     """The forward kernel; same shapes as ``fast.recurrence_forward``: returns ``(h, g, eps, s, m_last)`` and,
     when ``save``, what the backward kernel needs (else None)."""
     k = load_kernels()
-    T, B, S, V, consts = _grid_args(q, m0, wh, plan)
-    d = plan.d
+    T, B, _, d = q.shape
+    S = m0.shape[-2]
+    V = wh.shape[0] - plan.o_tok if plan.surprise else 0
+    consts, _ = kernel_constants(plan, S, V)
     dev = q.device
 
     def new(*shape):
@@ -166,8 +169,7 @@ def kernel_forward(q, c, m0, wr2, wh, bh, ln_w, ln_b, w_gs, x, alpha_fixed, plan
         w_gs.contiguous(), x.contiguous(), ptr(afix),
         h, g, ptr(eps), ptr(s), m_last,
         ptr(mem), ptr(beta), ptr(r), ptr(u), ptr(graw), ptr(v), ptr(alpha),
-        T, B, V=V, BV=triton_next_pow2(max(V, 1)), O_W=plan.o_write, O_WQ=plan.o_wq, O_TOK=plan.o_tok,
-        SAVE=save, num_warps=_warps(S, d), **consts,
+        T, B, SAVE=save, num_warps=_warps(S, d), **consts,
     )
     outs = (h, g, eps, s, m_last)
     if not save:
@@ -221,18 +223,43 @@ def kernel_backward(dh_ext, wr2, wh, bh, ln_w, ln_b, saved, plan: Plan, m0_dim: 
     dh_ext = torch.zeros(T, B, d, device=dev) if dh_ext is None else dh_ext.contiguous()
     dd = torch.empty(T, B, d + kg, device=dev)  # every column is written at every step
     dh_all, dq, dm0 = torch.empty(T, B, d, device=dev), torch.empty(T, B, d, device=dev), torch.empty(B, S, d, device=dev)
-    _, _, _, _, consts = _grid_args(q2, mem, wh, plan)
+    _, consts = kernel_constants(plan, S, 0)
     k.recurrence_bwd_kernel[(B,)](
         q2, mem, beta, alpha, u, h, graw, g, v, eps if eps is not None else g, s if s is not None else g, dh_ext,
         wr2.contiguous(), wh.contiguous(), bh.contiguous(), ln_w.contiguous(),
         dd, dh_all, dq, dm0,
-        T, B, O_W=plan.o_write, O_WQ=plan.o_wq, KG=kg, num_warps=_warps(S, d), **consts,
+        T, B, num_warps=_warps(S, d), **consts,
     )
     _, ln_mean, ln_rstd = _aten.native_layer_norm(u, [d], ln_w, ln_b, plan.ln_eps)  # (T, B, 1) each
     s_all = s[..., None] if s is not None else None
     d_wr2, d_wh, d_bh, d_ln_w, d_ln_b, d_wgs = weight_grads(dd, dh_all, r, h, u, ln_mean, ln_rstd, s_all, wh, plan)
     d_m0 = dm0.sum(0) if m0_dim == 2 else dm0
     return dq.view(T, B, 1, d), dd[..., :d], d_m0, d_wr2, d_wh, d_bh, d_ln_w, d_ln_b, d_wgs, None, None, None
+
+
+def compile_kernels(arch: int = 90, d: int = 64, S: int = 16, V: int = 128) -> list[str]:
+    """Compile both kernels of every Plan for CUDA compute capability ``arch`` (90: H100/H200) without a GPU:
+    Triton's front end, its GPU passes and ptxas, as on the device. Returns what compiled; raises on the first
+    kernel that does not. Run it in a process where TRITON_INTERPRET is unset (the interpreter compiles nothing)."""
+    from itertools import product
+
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource, compile
+
+    k = load_kernels()
+    target = GPUTarget("cuda", arch, 32)
+    done = []
+    for erase, surprise, content in product((True, False), repeat=3):
+        plan = Plan(d=d, erase=erase, surprise=surprise, content=content, sigmoid_tanh=False, ln_eps=1e-5)
+        forward, backward = kernel_constants(plan, S, V if surprise else 0)
+        for fn, consts in ((k.recurrence_fwd_kernel, {**forward, "SAVE": True}), (k.recurrence_bwd_kernel, backward)):
+            types = {n: "constexpr" if n in consts else "i32" if n in ("T", "B") else "*i64" if n == "x_ptr" else "*fp32"
+                     for n in fn.arg_names}
+            out = compile(ASTSource(fn, types, constexprs=consts), target=target, options={"num_warps": _warps(S, d)})
+            if "cubin" not in out.asm:
+                raise RuntimeError(f"{fn.__name__}: no cubin for sm_{arch}")
+            done.append(f"{fn.__name__} erase={erase} surprise={surprise} content={content}")
+    return done
 
 
 def _recompute_backward(dh_ext, args):
@@ -246,5 +273,14 @@ def _recompute_backward(dh_ext, args):
     return (*grads, None, None, None)
 
 
-__all__ = ["TritonRecurrence", "fused_slot_recurrence", "kernel_available", "kernel_backward", "kernel_forward",
-           "kernel_problem", "load_kernels"]
+__all__ = [
+    "TritonRecurrence",
+    "compile_kernels",
+    "fused_slot_recurrence",
+    "kernel_available",
+    "kernel_backward",
+    "kernel_constants",
+    "kernel_forward",
+    "kernel_problem",
+    "load_kernels",
+]
