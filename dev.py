@@ -17,7 +17,8 @@ PY = BIN / ("python.exe" if os.name == "nt" else "python")
 # torch is installed first, pinned, so pip never resolves the open range in
 # pyproject.toml to a multi-GB build; set FORGETNET_TORCH to choose another.
 TORCH = os.environ.get("FORGETNET_TORCH", "torch==2.13.0")
-# Extras installed with the project: dev (pytest) always; FORGETNET_EXTRAS=dev,ray adds Ray (CI does, for its tests).
+# Extras installed with the project: dev (pytest) always; FORGETNET_EXTRAS=dev,ray,cuda adds Ray and Triton
+# (CI does, for their tests: a local Ray instance, and the Triton kernels through its interpreter on CPU).
 EXTRAS = os.environ.get("FORGETNET_EXTRAS", "dev")
 
 
