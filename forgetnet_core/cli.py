@@ -251,9 +251,10 @@ def _progress_printer(quiet: bool):
             return
         kind = record.get("kind")
         if kind == "train" and (record["step"] % 10 == 0 or record["step"] == 1):
+            rate = record.get("sequences_per_sec")  # throughput: steps/s x batch size
             print(
                 f"step {record['step']:>6}  loss {record['loss']:.4f}  acc {record['accuracy']:.3f}"
-                f"  {record['steps_per_sec']:.1f} steps/s",
+                f"  {record['steps_per_sec']:.1f} steps/s" + (f"  {rate:,.0f} seq/s" if rate is not None else ""),
                 flush=True,
             )
         elif kind == "eval":

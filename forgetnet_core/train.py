@@ -333,6 +333,7 @@ def _loop(config, model, optimizer, device, heldout, run_dir: Path, start_step: 
                     "grad_norm": float(grad_norm),
                     "lr": lr,
                     "steps_per_sec": steps_since_log / max(now - last_logged, 1e-9),
+                    "sequences_per_sec": steps_since_log * config.batch_size / max(now - last_logged, 1e-9),
                     "elapsed": now - started,
                 }
                 last_logged, steps_since_log = now, 0
