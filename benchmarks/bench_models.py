@@ -1,11 +1,14 @@
-"""Speed and memory of the seven models: ms per training step and per forward, fast path against the reference loop.
+"""Speed and memory of the models: ms and sequences/s per training step and per forward, fast path against reference loop.
 
 For each batch size and sequence length it times, for every model, one
 training step exactly as the trainer runs it (forward, answer CE + 0.1 *
 next-token CE, backward, grad-norm clip 1.0, AdamW step) and one inference
 forward (eval mode, no_grad). The memory models are also timed on their
 per-token reference loop (``forward(..., reference=True)``) in the same run,
-and the ratio reference / fast is reported. Repeats are interleaved (every
+and the ratio reference / fast is reported. On CUDA the ForgetNet family's
+fast path runs its recurrence as the fused Triton kernel (when Triton can run),
+and the same models are also timed with the torch recurrence (path ``torch``,
+``model.kernel = False``) for the kernel's speed-up. Repeats are interleaved (every
 variant once per round, the order rotating) and medians are reported, so a
 machine shared with other work skews all variants alike; the minimum is kept
 in the JSON too.
@@ -20,6 +23,8 @@ tensors, gradients and optimizer state, not the Python process.
     python benchmarks/bench_models.py --device cuda --check-equivalence --output $OUT/gpu.json
     python benchmarks/bench_models.py --models forgetnet,local_transformer --seq-lens 64 --batches 32
     python benchmarks/bench_models.py --train-rss 100      # + peak RSS of `forgetnet train --steps 100`
+    python benchmarks/bench_models.py --device cuda --throughput   # batch 512 x seq_len 64/512: every memory model
+                                                                   # and the Transformers, sequences/s (issue 15)
 
 The JSON (default ``benchmarks/results/<host or GPU>.json``) holds the
 settings, every sample, the medians and the ratios; it is rewritten after each
@@ -51,7 +56,14 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from forgetnet_core.models import MEMORY_MODELS, MODEL_NAMES, build_model  # noqa: E402
+from forgetnet_core.models import (  # noqa: E402
+    MEMORY_MODELS,
+    MODEL_NAMES,
+    SLOT_MODELS,
+    TRANSFORMER_MODELS,
+    build_model,
+)
+from forgetnet_core.models.triton_recurrence import kernel_problem  # noqa: E402
 from forgetnet_core.tasks import make_batch  # noqa: E402
 
 TASK = "associative_lookup"  # any task: the models' cost does not depend on the tokens
@@ -101,19 +113,22 @@ def loss_of(out, ids, labels):
 
 
 class Variant:
-    """One model on one path: ``fast`` (what forward() does by default) or ``reference`` (the per-token loop)."""
+    """One model on one path: ``fast`` (what forward() does by default), ``reference`` (the per-token loop) or, on
+    CUDA, ``torch`` (the fast path with the torch recurrence instead of the fused Triton kernel)."""
 
     def __init__(self, name: str, path: str, device: torch.device, ids, labels, seed: int = 0):
         self.name, self.path = name, path
         torch.manual_seed(seed)
         self.model = build_model(name).to(device)
+        if path == "torch":
+            self.model.kernel = False
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
         self.kwargs = {"reference": True} if path == "reference" else {}
         self.ids, self.labels = ids, labels
 
     @property
     def label(self) -> str:
-        return self.name if self.path == "fast" else f"{self.name} (reference)"
+        return self.name if self.path == "fast" else f"{self.name} ({self.path})"
 
     def train_step(self) -> None:
         self.model.train()
@@ -196,6 +211,8 @@ def bench_config(models, batch, seq_len, device, args) -> list[dict[str, Any]]:
         variants.append(Variant(name, "fast", device, ids, labels))
         if name in MEMORY_MODELS and not args.no_reference:
             variants.append(Variant(name, "reference", device, ids, labels))
+        if name in SLOT_MODELS and device.type == "cuda" and kernel_problem() is None and not args.no_torch_path:
+            variants.append(Variant(name, "torch", device, ids, labels))
     rounds = repeats_for(batch, seq_len, device, args.quick, args.repeats)
     # On CPU the largest configurations take seconds per call (the Transformers' attention is T x T): there the
     # warm-up is skipped (one-time costs are small next to a multi-second step) and memory is measured only for
@@ -239,9 +256,11 @@ def bench_config(models, batch, seq_len, device, args) -> list[dict[str, Any]]:
                 "train_ms": statistics.median(train[v.label]),
                 "train_ms_min": min(train[v.label]),
                 "train_ms_samples": [round(x, 3) for x in train[v.label]],
+                "train_seq_per_s": batch * 1e3 / statistics.median(train[v.label]),
                 "forward_ms": statistics.median(fwd[v.label]),
                 "forward_ms_min": min(fwd[v.label]),
                 "forward_ms_samples": [round(x, 3) for x in fwd[v.label]],
+                "forward_seq_per_s": batch * 1e3 / statistics.median(fwd[v.label]),
                 "peak_step_mb": memory,
                 "forward_cuda_graph_ms": graphed,
             }
@@ -252,6 +271,10 @@ def bench_config(models, batch, seq_len, device, args) -> list[dict[str, Any]]:
         if row["path"] == "fast" and ref is not None:
             row["train_speedup_vs_reference"] = ref["train_ms"] / row["train_ms"]
             row["forward_speedup_vs_reference"] = ref["forward_ms"] / row["forward_ms"]
+        torch_row = by_key.get((row["model"], "torch"))
+        if row["path"] == "fast" and torch_row is not None:  # the fused kernel against the torch recurrence
+            row["train_speedup_vs_torch"] = torch_row["train_ms"] / row["train_ms"]
+            row["forward_speedup_vs_torch"] = torch_row["forward_ms"] / row["forward_ms"]
     print_table(rows)
     del variants
     if device.type == "cuda":
@@ -266,20 +289,23 @@ def fmt(x: float | None, digits: int = 1) -> str:
 def print_table(rows: list[dict[str, Any]]) -> None:
     by_key = {(r["model"], r["path"]): r for r in rows}
     graphs = any(r.get("forward_cuda_graph_ms") is not None for r in rows)
-    head = f"{'model':<18}{'train ms':>10}{'fwd ms':>9}{'ref train':>11}{'ref fwd':>9}{'train x':>9}{'fwd x':>7}{'peak MB':>9}{'ref MB':>8}"
-    head += f"{'graph fwd':>11}" if graphs else ""
+    kernels = any(r["path"] == "torch" for r in rows)
+    head = f"{'model':<29}{'train ms':>10}{'fwd ms':>9}{'seq/s':>9}{'ref train':>11}{'ref fwd':>9}{'train x':>9}{'fwd x':>7}"
+    head += f"{'peak MB':>9}{'ref MB':>8}" + (f"{'graph fwd':>11}" if graphs else "") + (f"{'torch train':>13}" if kernels else "")
     print(head)
     print("-" * len(head))
     for row in rows:
         if row["path"] != "fast":
             continue
         ref = by_key.get((row["model"], "reference"), {})
+        slow = by_key.get((row["model"], "torch"), {})
         print(
-            f"{row['model']:<18}{fmt(row['train_ms']):>10}{fmt(row['forward_ms']):>9}"
+            f"{row['model']:<29}{fmt(row['train_ms']):>10}{fmt(row['forward_ms']):>9}{fmt(row['train_seq_per_s'], 0):>9}"
             f"{fmt(ref.get('train_ms')):>11}{fmt(ref.get('forward_ms')):>9}"
             f"{fmt(row.get('train_speedup_vs_reference'), 2):>9}{fmt(row.get('forward_speedup_vs_reference'), 2):>7}"
             f"{fmt(row['peak_step_mb']):>9}{fmt(ref.get('peak_step_mb')):>8}"
-            + (f"{fmt(row.get('forward_cuda_graph_ms'), 2):>11}" if graphs else ""),
+            + (f"{fmt(row.get('forward_cuda_graph_ms'), 2):>11}" if graphs else "")
+            + (f"{fmt(slow.get('train_ms')):>13}" if kernels else ""),
             flush=True,
         )
 
@@ -387,13 +413,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--quick", action="store_true", help="batch 32, seq_len 64 and 192, at most 3 rounds")
-    p.add_argument("--models", type=parse_models, default=list(MODEL_NAMES), help="comma-separated (default all seven)")
+    p.add_argument("--models", type=parse_models, default=None, help="comma-separated (default all)")
     p.add_argument("--seq-lens", type=parse_ints, default=None, help="comma-separated (default 64,192,512)")
     p.add_argument("--batches", type=parse_ints, default=None, help="comma-separated (default 32,256)")
     p.add_argument("--repeats", type=int, default=None, help="interleaved rounds for every configuration")
     p.add_argument("--no-reference", action="store_true", help="skip the reference loop (no ratios)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory pass")
     p.add_argument("--no-graphs", action="store_true", help="CUDA: skip the CUDA-graph replay of the forward")
+    p.add_argument("--no-torch-path", action="store_true", help="CUDA: skip the torch-recurrence runs of the ForgetNet family")
+    p.add_argument("--throughput", action="store_true",
+                   help="batch 512, seq_len 64 and 512, every memory model and the Transformers, no reference loop")
     p.add_argument("--check-equivalence", action="store_true", help="compare fast and reference on the device first")
     p.add_argument("--train-rss", type=int, default=0, metavar="STEPS", help="also measure `forgetnet train --steps STEPS`")
     p.add_argument("--output", type=Path, default=None, help="JSON path (default benchmarks/results/<host or GPU>.json)")
@@ -402,8 +431,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit(f"--device {args.device}: torch sees no CUDA GPU")
     device = torch.device(args.device)
-    seq_lens = args.seq_lens or ([64, 192] if args.quick else [64, 192, 512])
-    batches = args.batches or ([32] if args.quick else [32, 256])
+    if args.throughput:  # the issue-15 table: sequences per second where a GPU is meant to pay
+        args.no_reference = True
+        if args.models is None:
+            args.models = [n for n in MODEL_NAMES if n in MEMORY_MODELS or n in TRANSFORMER_MODELS]
+    args.models = args.models or list(MODEL_NAMES)
+    seq_lens = args.seq_lens or ([64, 512] if args.throughput else [64, 192] if args.quick else [64, 192, 512])
+    batches = args.batches or ([512] if args.throughput else [32] if args.quick else [32, 256])
     output = args.output or ROOT / "benchmarks" / "results" / f"{machine_label(device)}.json"
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False  # float32 means float32: the equivalence check depends on it
@@ -416,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         "host": socket.gethostname(),
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
+        "recurrence": recurrence_label(device),
         "python": platform.python_version(),
         "torch_threads": torch.get_num_threads(),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
@@ -451,11 +486,27 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def recurrence_label(device: torch.device) -> str:
+    """What the ForgetNet family's recurrence runs as on `device`: the fused Triton kernel or the torch loop."""
+    if device.type != "cuda":
+        return "torch fast path (CPU)"
+    problem = kernel_problem()
+    if problem is not None:
+        return f"torch fast path (no kernel: {problem})"
+    import triton
+
+    return f"fused Triton kernel (triton {triton.__version__})"
+
+
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The issue's targets at the defaults (batch 32, seq_len 64), and how cost grows with seq_len."""
     out: dict[str, Any] = {}
     get = {(r["model"], r["path"], r["batch"], r["seq_len"]): r for r in rows}
     fn, lt = get.get(("forgetnet", "fast", 32, 64)), get.get(("local_transformer", "fast", 32, 64))
+    if fn:
+        out["forgetnet_train_ms_b32_t64"] = fn["train_ms"]  # issue 15's target on CUDA: <= 5 ms
+        if "train_speedup_vs_torch" in fn:
+            out["forgetnet_train_speedup_kernel_vs_torch"] = fn["train_speedup_vs_torch"]
     if fn and lt:
         out["forgetnet_train_ms_over_local_transformer"] = fn["train_ms"] / lt["train_ms"]
     if fn and "forward_speedup_vs_reference" in fn:
@@ -466,6 +517,9 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             a, b = get.get((name, "fast", batch, 64)), get.get((name, "fast", batch, 512))
             if a and b:
                 out.setdefault("train_ms_512_over_64", {})[f"{name}@{batch}"] = b["train_ms"] / a["train_ms"]
+    for batch, seq_len in sorted({(r["batch"], r["seq_len"]) for r in rows if r["batch"] >= 512}):
+        table = {r["model"]: r["train_seq_per_s"] for r in rows if (r["batch"], r["seq_len"], r["path"]) == (batch, seq_len, "fast")}
+        out.setdefault("train_seq_per_s", {})[f"batch {batch}, seq_len {seq_len}"] = table
     if out:
         print("\nsummary (batch 32, seq_len 64):")
         for key, value in out.items():
@@ -474,6 +528,8 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         if "train_ms_512_over_64" in out:
             ratios = ", ".join(f"{k} {v:.1f}" for k, v in out["train_ms_512_over_64"].items())
             print(f"  train ms at seq_len 512 / 64 (8x the tokens): {ratios}")
+        for where, table in out.get("train_seq_per_s", {}).items():
+            print(f"  training sequences/s at {where}: " + ", ".join(f"{k} {v:,.0f}" for k, v in table.items()))
     return out
 
 
