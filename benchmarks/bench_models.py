@@ -365,11 +365,15 @@ def check_equivalence(models, device: torch.device) -> dict[str, Any]:
                 f"{same['grads']:>10.2e}  {cross['answer']:.2e} / {cross['grads']:.2e}",
                 flush=True,
             )
-    ok = worst_same <= 1e-5
-    print(f"worst on {device}: {worst_same:.2e} ({'within' if ok else 'OVER'} 1e-5); against the CPU reference: {worst_cpu:.2e}")
+    # the torch fast path's contract is 1e-5; the fused kernel's (issue 15) is 1e-4
+    tol = 1e-4 if device.type == "cuda" and kernel_problem() is None else 1e-5
+    ok = worst_same <= tol
+    print(f"worst on {device}: {worst_same:.2e} ({'within' if ok else 'OVER'} {tol:g}); against the CPU reference: {worst_cpu:.2e}")
+    report["tolerance"] = tol
+    report["within_tolerance"] = ok
     report["worst_same_device"] = worst_same
     report["worst_vs_cpu_reference"] = worst_cpu
-    report["within_1e-5"] = ok
+    report["within_1e-5"] = worst_same <= 1e-5
     return report
 
 
