@@ -118,7 +118,7 @@ def plot_all() -> list[Path]:
     note.axis("off")
     note.text(0.0, 0.95, "recall = --recipe recall: batch 64, lr 3e-3,\nwarmup 200, cosine to 10%, dense lookup\n"
               "loss 1.0, conv 4, offsets auto, 1000 steps.\n\nEach curve changes one setting.\n"
-              "Held-out: the run's eval stream (4 x 64).", va="top", fontsize=9, family="monospace")
+              "Held-out: the run's own validation stream\n(4 x 64), never the headline's evaluation\nstream (eval seed 123).", va="top", fontsize=9, family="monospace")
     fig.suptitle("The recall recipe, one ingredient removed at a time (held-out accuracy, v2, seed 42; dashed: chance)",
                  fontsize=11)
     png = save_figure(fig, OUT / "curves.png")
