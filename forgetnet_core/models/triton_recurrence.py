@@ -21,6 +21,7 @@ import warnings
 
 import torch
 
+from forgetnet_core.errors import one_line
 from forgetnet_core.models.fast import (
     MemoryRecurrence,
     Plan,
@@ -37,8 +38,7 @@ _noted = False
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+    return f"{type(exc).__name__}: {one_line(exc, 200)}"
 
 
 def _note(problem: str) -> None:
