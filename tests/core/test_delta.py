@@ -56,7 +56,7 @@ def test_reference_is_the_update_rule_written_out():
     S = torch.zeros(2, 3, dtype=torch.float64)
     for t in range(5):
         a = float(torch.exp(log_alpha[0, 0, t].detach()))
-        kt, vt, qt, bt = k[0, 0, t].detach(), v[0, 0, t].detach(), q[0, 0, t].detach(), float(beta[0, 0, t])
+        kt, vt, qt, bt = k[0, 0, t].detach(), v[0, 0, t].detach(), q[0, 0, t].detach(), float(beta[0, 0, t].detach())
         S = a * S + bt * torch.outer(vt - a * (S @ kt), kt)
         torch.testing.assert_close(o[0, 0, t].detach(), S @ qt, rtol=0, atol=1e-12)
     torch.testing.assert_close(state[0, 0].detach(), S, rtol=0, atol=1e-12)
