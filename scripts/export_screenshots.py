@@ -1,11 +1,13 @@
 """Make screenshots/runs.svg and screenshots/train.svg from real runs (README images; never drawn by hand).
 
-Trains a small sweep (forgetnet and no_forget, two seeds, one cell left
-pending), one small ForgetNet run to the end, starts a second one (a local
-transformer) in this process, and photographs the app while it trains, with
-the sweep expanded under its group row:
+Everything under the recall recipe: trains a short sweep (forgetnet_delta
+and its no_surprise ablation, two seeds, one cell left pending), one
+gated_delta_net run on changing_facts to the end (it learns: about 0.96),
+starts a conv_transformer run on the same task in this process and
+photographs the app once it is climbing, the finished run overlaid and the
+sweep expanded under its group row:
 
-    python scripts/export_screenshots.py            # one to two minutes on 2 CPU cores
+    python scripts/export_screenshots.py            # four to six minutes on 2 CPU cores
     python scripts/export_screenshots.py --out screenshots --size 120x36
 """
 
@@ -23,19 +25,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from forgetnet_core.config import (
-    EvalSettings,  # noqa: E402
-    TrainConfig,  # noqa: E402
-)
-from forgetnet_core.runs import read_status  # noqa: E402
-from forgetnet_core.sweep import create_sweep, evaluate_run, read_manifest  # noqa: E402
-from forgetnet_core.train import train  # noqa: E402
-from forgetnet_tui.app import ForgetNetLab  # noqa: E402
-from forgetnet_tui.launchers import InProcessLauncher  # noqa: E402
-from forgetnet_tui.screens.train import TrainScreen  # noqa: E402
-from forgetnet_tui.widgets.runs_table import RunsTable  # noqa: E402
+from forgetnet_core.config import EvalSettings, recipe_config
+from forgetnet_core.runs import read_metrics
+from forgetnet_core.sweep import create_sweep, evaluate_run, read_manifest
+from forgetnet_core.train import train
+from forgetnet_tui.app import ForgetNetLab
+from forgetnet_tui.launchers import InProcessLauncher
+from forgetnet_tui.screens.train import TrainScreen
+from forgetnet_tui.widgets.runs_table import RunsTable
 
-SMALL = dict(batch_size=16, seq_len=32, d_model=32, memory_slots=8, eval_every=25, eval_batches=2, checkpoint_every=0)
+RECALL = {"task": "changing_facts", "checkpoint_every": 0, "eval_every": 50}
+CLIMBING = 0.5  # photograph the running run once its held-out accuracy passes this
 
 
 async def wait_until(pilot, predicate, timeout: float, what: str) -> None:
@@ -46,10 +46,18 @@ async def wait_until(pilot, predicate, timeout: float, what: str) -> None:
         await pilot.pause(0.1)
 
 
+def last_eval(run_dir: Path) -> float:
+    """The newest held-out accuracy in a run's metrics.jsonl (0 before its first evaluation)."""
+    records, _ = read_metrics(run_dir)
+    evals = [r["eval_accuracy"] for r in records if r.get("kind") == "eval"]
+    return evals[-1] if evals else 0.0
+
+
 def train_sweep(runs_dir: Path) -> Path:
-    """runs/grid-v2: 2 models x changing_facts x 2 seeds, three cells trained and evaluated as `forgetnet sweep` does, one pending."""
-    base = TrainConfig(steps=150, **SMALL)
-    folder = create_sweep(runs_dir, base, ["forgetnet", "no_forget"], ["changing_facts"], [1, 2], name="grid-v2")
+    """runs/grid-recall: 2 models x changing_facts x 2 seeds, three cells trained and evaluated as `forgetnet sweep` does, one pending."""
+    base = recipe_config("recall", steps=300, **RECALL)
+    folder = create_sweep(runs_dir, base, ["forgetnet_delta", "forgetnet_delta_no_surprise"], ["changing_facts"], [1, 2],
+                          name="grid-recall")
     settings = EvalSettings.from_dict(read_manifest(folder)["eval"])
     for cell in read_manifest(folder)["cells"][:3]:
         run_dir = folder / cell["run"]
@@ -63,7 +71,7 @@ async def shoot(runs_dir: Path, out: Path, size: tuple[int, int], finished: Path
     async with app.run_test(size=size) as pilot:
         table = app.screen.query_one(RunsTable)
         await wait_until(pilot, lambda: table.row_count == 3 and app.device_label is not None, 60, "the runs table and device")
-        await wait_until(pilot, lambda: (read_status(running) or {}).get("step", 0) >= 120, 120, "the running run to reach step 120")
+        await wait_until(pilot, lambda: last_eval(running) >= CLIMBING, 600, f"the running run to pass {CLIMBING:.0%} held-out")
         table.select_path(sweep)
         await pilot.press("enter")  # expand the sweep's row into its runs
         table.select_path(finished)
@@ -93,12 +101,12 @@ def main() -> int:
     runs_dir = Path("runs")
     launcher = InProcessLauncher()
     try:
-        print("training a small sweep (3 of its 4 runs, 150 steps each) and evaluating it...", flush=True)
+        print("training a short sweep (3 of its 4 runs, 300 steps each) and evaluating it...", flush=True)
         sweep = train_sweep(runs_dir)
-        print("training forgetnet on changing_facts (300 steps)...", flush=True)
-        finished = train(TrainConfig(model="forgetnet", steps=300, seed=1, **SMALL), runs_dir=runs_dir)
-        running = launcher.launch(TrainConfig(model="local_transformer", steps=3000, seed=1, **SMALL), runs_dir)
-        print("photographing the app while local_transformer trains...", flush=True)
+        print("training gated_delta_net on changing_facts (recall recipe, 1000 steps)...", flush=True)
+        finished = train(recipe_config("recall", model="gated_delta_net", seed=1, **RECALL), runs_dir=runs_dir)
+        running = launcher.launch(recipe_config("recall", model="conv_transformer", seed=1, **RECALL), runs_dir)
+        print(f"photographing the app once conv_transformer passes {CLIMBING:.0%} held-out...", flush=True)
         asyncio.run(shoot(runs_dir, out, (cols, rows), finished, launcher, running, sweep))
     finally:
         launcher.shutdown()
