@@ -11,9 +11,10 @@ from typing import Any
 from forgetnet_core.results import RowResult, aggregate
 
 from . import runs
-from .config import MODEL_NAMES, TASK_NAMES
+from .config import ABLATIONS, MODEL_NAMES, TASK_NAMES
 from .difficulty import curves, samples_from_sweep, write_difficulty
 from .export import FigureRow, accuracy_figure, heatmap_figure, save_figure
+from .stats import paired_difference
 from .sweep import read_manifest, sweep_rows
 from .tasks import NUM_VALUES
 
@@ -105,8 +106,72 @@ def headline_markdown(rows: list[FigureRow]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def seed_scores(folder: str | Path) -> dict[tuple[str, str], dict[int, float]]:
+    """(model, task) -> {seed: held-out accuracy on that task} for the table's cells (knob cells left out)."""
+    out: dict[tuple[str, str], dict[int, float]] = {}
+    for row in sweep_rows(folder):
+        result = row["tasks"].get(row["task"])
+        if result is not None and not row.get("knobs"):
+            out.setdefault((row["model"], row["task"]), {})[row["seed"]] = float(result["accuracy"])
+    return out
+
+
+def ablation_effects(scores: dict[tuple[str, str], dict[int, float]]) -> list[dict[str, Any]]:
+    """Each family's full model against each of its ablations (config.ABLATIONS), per task, paired by seed.
+
+    Same seed = same training stream and the same evaluation examples, so the per-seed differences are
+    the samples: `difference` is full - ablation, with its 95% t-interval; `verdict` says which side the
+    interval lies on, or `within noise` when it contains 0. Only seeds both models have count.
+    """
+    out = []
+    for full, ablations in ABLATIONS.items():
+        for ablation in ablations:
+            for task in TASK_NAMES:
+                a, b = scores.get((full, task), {}), scores.get((ablation, task), {})
+                seeds = sorted(set(a) & set(b))
+                if not seeds:
+                    continue
+                diff, low, high = paired_difference([a[s] for s in seeds], [b[s] for s in seeds])
+                if len(seeds) < 2:
+                    verdict = "one seed"
+                elif low > 0:
+                    verdict = f"{full} better"
+                elif high < 0:
+                    verdict = f"{ablation} better"
+                else:
+                    verdict = "within noise"
+                out.append({
+                    "full": full, "ablation": ablation, "task": task, "n_seeds": len(seeds),
+                    "full_mean": sum(a[s] for s in seeds) / len(seeds),
+                    "ablation_mean": sum(b[s] for s in seeds) / len(seeds),
+                    "difference": diff, "ci_low": low, "ci_high": high, "verdict": verdict,
+                })
+    return out
+
+
+def effects_markdown(effects: list[dict[str, Any]]) -> str:
+    """The paired comparisons as a Markdown table (one line per full model, ablation and task)."""
+    head = ["full model", "ablation", "task", "full", "ablation ", "difference [95% CI]", "verdict"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for e in effects:
+        lines.append(f"| {e['full']} | {e['ablation']} | {e['task']} | {e['full_mean']:.3f} | {e['ablation_mean']:.3f} "
+                     f"| {e['difference']:+.3f} [{e['ci_low']:+.3f}, {e['ci_high']:+.3f}] | {e['verdict']} |")
+    return "\n".join(lines) + "\n"
+
+
+def effects_csv(effects: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    fields = ["full", "ablation", "task", "n_seeds", "full_mean", "ablation_mean", "difference", "ci_low", "ci_high", "verdict"]
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for e in effects:
+        writer.writerow({k: f"{v:.4f}" if isinstance(v, float) else v for k, v in e.items()})
+    return buf.getvalue()
+
+
 def write_headline(folder: str | Path, output_dir: str | Path) -> list[Path]:
-    """headline.csv, .md, .json, .png (bars with intervals), headline_heatmap.png, and for a sweep over task knobs
+    """headline.csv, .md, .json, .png (bars with intervals), headline_heatmap.png, ablations.md/.csv (each family's
+    full model against its ablations, paired by seed), and for a sweep over task knobs
     difficulty_<knob>.png/.csv/.json (accuracy against the knob, a line per model)."""
     folder, out = Path(folder), Path(output_dir)
     manifest = read_manifest(folder)
@@ -145,4 +210,12 @@ def write_headline(folder: str | Path, output_dir: str | Path) -> list[Path]:
         "rows": [{"model": r.model, "parameter_count": r.parameter_count, "tasks": r.tasks} for r in rows],
     }, indent=2))
     paths += [out / "headline.csv", out / "headline.md", out / "headline.json"]
+    effects = ablation_effects(seed_scores(folder))
+    if effects:
+        (out / "ablations.md").write_text(
+            "Full model minus ablation, held-out accuracy on the task both were trained on, paired by seed "
+            "(same training stream, same evaluation examples); 95% t-interval of the per-seed differences.\n\n"
+            + effects_markdown(effects))
+        (out / "ablations.csv").write_text(effects_csv(effects))
+        paths += [out / "ablations.md", out / "ablations.csv"]
     return paths

@@ -41,8 +41,8 @@ def t_critical(df: int) -> float:
     return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df * df)
 
 
-def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
-    """(mean, low, high): the 95% t-interval of the mean across seeds, clipped to [0, 1]; one value: its own."""
+def t_interval(values: Sequence[float]) -> tuple[float, float, float]:
+    """(mean, low, high): the 95% Student-t interval of the mean, unclipped; one value: its own."""
     n = len(values)
     if n == 0:
         raise ValueError("no values")
@@ -51,7 +51,24 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
         return mean, mean, mean
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     half = t_critical(n - 1) * sd / math.sqrt(n)
-    return mean, max(0.0, mean - half), min(1.0, mean + half)
+    return mean, mean - half, mean + half
+
+
+def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
+    """(mean, low, high): the 95% t-interval of the mean across seeds, clipped to [0, 1]; one value: its own."""
+    mean, low, high = t_interval(values)
+    return mean, max(0.0, low), min(1.0, high)
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float]:
+    """(mean, low, high) of a_i - b_i with its 95% t-interval: a paired comparison (a_i and b_i share seed i).
+
+    >>> paired_difference([0.9, 0.8, 0.85], [0.5, 0.45, 0.5])[0] > 0
+    True
+    """
+    if len(a) != len(b):
+        raise ValueError(f"paired samples differ in length ({len(a)} and {len(b)})")
+    return t_interval([x - y for x, y in zip(a, b)])
 
 
 def seed_units(seeds: Sequence[int | None]) -> list[Any]:
@@ -65,4 +82,4 @@ def seed_units(seeds: Sequence[int | None]) -> list[Any]:
 
 
 
-__all__ = ["mean_interval", "seed_units", "t_critical", "wilson_interval"]
+__all__ = ["mean_interval", "paired_difference", "seed_units", "t_critical", "t_interval", "wilson_interval"]

@@ -18,6 +18,7 @@ from .evaluation import (
 from .knobs import DEFAULT_MIN_DISTANCE, KNOB_TASKS, TaskKnobs
 from .model import ModelConfig
 from .names import (
+    ABLATIONS,
     AUTO,
     DELTA_MODELS,
     DEVICE_NAMES,
@@ -54,6 +55,7 @@ from .training import (
 )
 
 __all__ = [
+    "ABLATIONS",
     "AUTO",
     "ConfigError",
     "DEFAULT_EVAL_SEED",

@@ -28,6 +28,14 @@ DELTA_MODELS = (  # a delta-rule fast-weight memory (SPEC section 7)
 MODEL_NAMES = (*SLOT_MODELS, "tiny_transformer", "local_transformer", "conv_transformer", *DELTA_MODELS)
 ORIGINAL_MODELS = MODEL_NAMES[:7]
 MEMORY_MODELS = (*SLOT_MODELS, *DELTA_MODELS)  # models with a recurrent memory state (trace=True works)
+# Each family's full model and the models that take one mechanism away from it (what the headline's
+# paired comparisons test): the slot family's four ablations (SPEC 3), forgetnet_delta's two (SPEC 7), and
+# gated_delta_net against delta_net (the same memory without its forget gate).
+ABLATIONS = {
+    "forgetnet": ("no_forget", "no_surprise", "random_write", "fifo_memory"),
+    "forgetnet_delta": ("forgetnet_delta_no_forget", "forgetnet_delta_no_surprise"),
+    "gated_delta_net": ("delta_net",),
+}
 TASK_NAMES = (
     "associative_lookup",
     "changing_facts",
@@ -121,7 +129,7 @@ AUTO = "auto"  # how an optional integer setting (None) is written in a form or 
 
 
 __all__ = [
-    "AUTO", "DELTA_MODELS", "DEVICE_NAMES", "EXTRAPOLATION_FACTOR", "MEMORY_MODELS", "MIN_SEQ_LEN", "MODEL_NAMES", "NUM_KEYS",
+    "ABLATIONS", "AUTO", "DELTA_MODELS", "DEVICE_NAMES", "EXTRAPOLATION_FACTOR", "MEMORY_MODELS", "MIN_SEQ_LEN", "MODEL_NAMES", "NUM_KEYS",
     "NUM_VALUES", "ORIGINAL_MODELS", "POSITION_OFFSETS", "RECIPE_NAMES", "SLOT_MODELS", "SUITE_NAMES", "TASK_NAMES",
     "TRANSFORMER_MODELS", "ConfigError", "FieldError", "fields_by_name", "help_meta", "help_of", "length_errors",
     "recency_limit", "record_slots",

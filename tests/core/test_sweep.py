@@ -3,16 +3,17 @@
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
 
 import pytest
 
-from forgetnet_core import listing, runs
+from forgetnet_core import listing, runs, stats
 from forgetnet_core.config import TrainConfig
 from forgetnet_core.evaluations import rows_from_caches
-from forgetnet_core.headline import write_headline
+from forgetnet_core.headline import ablation_effects, effects_markdown, write_headline
 from forgetnet_core.results import CACHE_FILE
 from forgetnet_core.sweep import (
     MANIFEST,
@@ -174,3 +175,34 @@ def test_cells_say_start_resume_or_evaluate_and_children_get_the_thread_count(tm
     _FinishedAtOnce.started = []
     run_sweep(folder, jobs=3, threads=2)
     assert {p.env["OMP_NUM_THREADS"] for p in _FinishedAtOnce.started} == {"2"} and len(_FinishedAtOnce.started) == 3
+
+
+def test_ablation_effects_pair_seeds_and_say_when_a_difference_is_noise():
+    scores = {
+        # seed-to-seed spread is large but the ablation is worse on every seed: paired, that is a clear difference
+        ("forgetnet", "changing_facts"): {1: 0.20, 2: 0.50, 3: 0.80},
+        ("no_forget", "changing_facts"): {1: 0.15, 2: 0.45, 3: 0.76, 4: 0.99},  # seed 4 has no partner
+        ("forgetnet", "associative_lookup"): {1: 0.2, 2: 0.3, 3: 0.1},
+        ("no_surprise", "associative_lookup"): {1: 0.3, 2: 0.1, 3: 0.2},
+        ("gated_delta_net", "multi_hop"): {1: 0.1},
+        ("delta_net", "multi_hop"): {1: 0.2},
+        ("conv_transformer", "multi_hop"): {1: 0.9},  # not a family with ablations
+    }
+    effects = {(e["ablation"], e["task"]): e for e in ablation_effects(scores)}
+    assert set(effects) == {("no_forget", "changing_facts"), ("no_surprise", "associative_lookup"), ("delta_net", "multi_hop")}
+
+    cf = effects[("no_forget", "changing_facts")]
+    diffs = [0.05, 0.05, 0.04]
+    half = 4.303 * statistics.stdev(diffs) / 3 ** 0.5  # t_0.975 with 2 degrees of freedom
+    assert cf["n_seeds"] == 3 and cf["ablation_mean"] == pytest.approx((0.15 + 0.45 + 0.76) / 3)
+    assert cf["difference"] == pytest.approx(statistics.mean(diffs))
+    assert (cf["ci_low"], cf["ci_high"]) == pytest.approx((statistics.mean(diffs) - half, statistics.mean(diffs) + half))
+    assert cf["verdict"] == "forgetnet better"
+    # unpaired, the two models' own intervals overlap almost entirely
+    assert stats.mean_interval([0.15, 0.45, 0.76])[2] > stats.mean_interval([0.20, 0.50, 0.80])[1]
+
+    assert effects[("no_surprise", "associative_lookup")]["verdict"] == "within noise"
+    assert effects[("delta_net", "multi_hop")]["verdict"] == "one seed"
+    assert "| forgetnet | no_forget | changing_facts | 0.500 | 0.453 | +0.047" in effects_markdown(list(effects.values()))
+    with pytest.raises(ValueError, match="differ in length"):
+        stats.paired_difference([0.1, 0.2], [0.1])
