@@ -151,7 +151,7 @@ def ablation_effects(scores: dict[tuple[str, str], dict[int, float]]) -> list[di
 
 def effects_markdown(effects: list[dict[str, Any]]) -> str:
     """The paired comparisons as a Markdown table (one line per full model, ablation and task)."""
-    head = ["full model", "ablation", "task", "full", "ablation ", "difference [95% CI]", "verdict"]
+    head = ["full model", "ablation", "task", "full acc", "ablation acc", "difference [95% CI]", "verdict"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for e in effects:
         lines.append(f"| {e['full']} | {e['ablation']} | {e['task']} | {e['full_mean']:.3f} | {e['ablation_mean']:.3f} "
