@@ -1,7 +1,9 @@
 """Difficulty curves: held-out accuracy against one task knob (records, keys, ...), one line per model: where each memory breaks.
 
 A point is (task, line, knob value) with the mean accuracy across distinct
-training seeds and its 95% t-interval. Points come from the cached
+training seeds and its 95% t-interval; a point with one seed has no spread
+across seeds to show, so its interval is the evaluation's own (95% Wilson over
+the examples scored). Points come from the cached
 evaluations a sweep over a knob leaves in its cells (each cell trained and
 scored at its own value: `forgetnet sweep --records 4,8,16`), or from every
 eval_cache.json under a runs directory (a checkpoint scored at several values
@@ -30,7 +32,7 @@ from .config import (
     record_slots,
 )
 from .results import CACHE_FILE
-from .stats import mean_interval
+from .stats import mean_interval, wilson_interval
 
 KNOBS = tuple(f.name for f in fields(TaskKnobs))
 
@@ -60,11 +62,13 @@ class Sample:
     seed: int | None
     x: int
     accuracy: float
+    correct: int | None = None  # examples answered right and scored, when known: a one-seed point's Wilson interval
+    examples: int | None = None
 
 
 @dataclass(frozen=True)
 class Point:
-    """Mean and 95% t-interval across distinct seeds at one knob value."""
+    """Mean and 95% interval at one knob value: t across distinct seeds, or Wilson over the examples of a lone run."""
 
     x: int
     mean: float
@@ -72,24 +76,34 @@ class Point:
     high: float
     n_seeds: int
     accuracies: tuple[float, ...]
+    interval: str = "t"  # "t" (across seeds) or "wilson" (one run: over its evaluation examples)
+    examples: int | None = None  # the examples behind a Wilson interval
 
 
 Curves = dict[str, dict[str, list[Point]]]  # task -> line -> points sorted by x
 
 
 def curves(samples: Iterable[Sample]) -> Curves:
-    """Group samples by (task, line, x); runs that share a seed are averaged into one value per seed first."""
-    by_key: dict[tuple[str, str, int], dict[Any, list[float]]] = {}
+    """Group samples by (task, line, x); runs that share a seed are averaged into one value per seed first.
+
+    Two or more seeds: mean and t-interval across them. One run with its example counts: its Wilson interval."""
+    by_key: dict[tuple[str, str, int], dict[Any, list[Sample]]] = {}
     models: dict[str, str] = {}
     for s in samples:
         unit = ("seed", s.seed) if s.seed is not None else ("run", id(s))
-        by_key.setdefault((s.task, s.line, s.x), {}).setdefault(unit, []).append(s.accuracy)
+        by_key.setdefault((s.task, s.line, s.x), {}).setdefault(unit, []).append(s)
         models[s.line] = s.model
     out: Curves = {}
     for (task, line, x), units in by_key.items():
-        per_seed = [sum(v) / len(v) for v in units.values()]
+        per_seed = [sum(r.accuracy for r in v) / len(v) for v in units.values()]
         mean, low, high = mean_interval(per_seed)
-        out.setdefault(task, {}).setdefault(line, []).append(Point(x, mean, low, high, len(per_seed), tuple(per_seed)))
+        interval, examples = "t", None
+        lone = next(iter(units.values()))
+        if len(units) == 1 and len(lone) == 1 and lone[0].correct is not None and lone[0].examples:
+            low, high = wilson_interval(lone[0].correct, lone[0].examples)
+            interval, examples = "wilson", lone[0].examples
+        point = Point(x, mean, low, high, len(per_seed), tuple(per_seed), interval, examples)
+        out.setdefault(task, {}).setdefault(line, []).append(point)
     order = {name: i for i, name in enumerate(MODEL_NAMES)}
     tasks = sorted(out, key=lambda t: TASK_NAMES.index(t) if t in TASK_NAMES else len(TASK_NAMES))
     return {
@@ -103,6 +117,28 @@ def curves(samples: Iterable[Sample]) -> Curves:
 
 def _line(model: str, knob: str, trained: int | None, x: int) -> str:
     return model if trained == x else f"{model} (trained at {knob} {'auto' if trained is None else trained})"
+
+
+def result_counts(result: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(correct, examples) of one task result when it recorded them (older caches may not)."""
+    correct, examples = result.get("correct"), result.get("examples")
+    if isinstance(correct, int) and isinstance(examples, int) and 0 <= correct <= examples:
+        return correct, examples
+    return None, None
+
+
+def interval_caption(data: Curves) -> str:
+    """What the figure's bands are: '3 seeds, mean and 95% t-interval', or for lone runs their Wilson interval."""
+    points = [p for lines in data.values() for pts in lines.values() for p in pts]
+    wilson = [p for p in points if p.interval == "wilson"]
+    if points and len(wilson) == len(points):
+        examples = {p.examples for p in wilson}
+        over = f"over {examples.pop()} examples" if len(examples) == 1 else "over the examples scored"
+        return f"1 seed, 95% Wilson interval {over}"
+    counts = sorted({p.n_seeds for p in points}) or [0]
+    n = str(counts[0]) if counts[0] == counts[-1] else f"{counts[0]}-{counts[-1]}"
+    caption = f"{n} seed{'' if n == '1' else 's'}, mean and 95% t-interval"
+    return caption + ("; a lone run: Wilson over its examples" if wilson else "")
 
 
 def samples_from_sweep(folder: str | Path, knob: str) -> list[Sample]:
@@ -120,7 +156,8 @@ def samples_from_sweep(folder: str | Path, knob: str) -> list[Sample]:
         knobs = TaskKnobs.from_dict({**base, **(row.get("knobs") or {})})
         x = effective_value(knob, knobs, row["task"], int(result.get("seq_len") or base.get("seq_len") or 64))
         if x is not None:
-            out.append(Sample(row["task"], row["model"], row["model"], row.get("seed"), x, float(result["accuracy"])))
+            out.append(Sample(row["task"], row["model"], row["model"], row.get("seed"), x, float(result["accuracy"]),
+                              *result_counts(result)))
     return out
 
 
@@ -154,7 +191,7 @@ def samples_from_runs(runs_dir: str | Path, knob: str) -> list[Sample]:
                     continue
                 trained = effective_value(knob, train_knobs, task, int(config.get("seq_len") or seq_len))
                 line = _line(model, knob, trained if task == trained_task else None, x)
-                out.append(Sample(task, line, model, config.get("seed"), x, float(result["accuracy"])))
+                out.append(Sample(task, line, model, config.get("seed"), x, float(result["accuracy"]), *result_counts(result)))
     return out
 
 
@@ -172,7 +209,7 @@ def chance_at(knob: str, x: int) -> float:
 
 
 def difficulty_figure(data: Curves, knob: str, title: str | None = None):
-    """One panel per task: accuracy (mean, 95% t-interval band) against the knob, a line per model, chance dashed."""
+    """One panel per task: accuracy (mean, 95% interval band; interval_caption says which) against the knob, a line per model, chance dashed."""
     from matplotlib.figure import Figure
 
     tasks = list(data)
@@ -211,7 +248,8 @@ def difficulty_figure(data: Curves, knob: str, title: str | None = None):
                 handles.append(h)
                 labels.append(lab)
     fig.legend(handles, labels, loc="outside right center", fontsize=8, frameon=False)
-    fig.suptitle(title or f"Where each memory breaks: accuracy against {knob.replace('_', ' ')}", fontsize=11)
+    fig.suptitle(title or f"Where each memory breaks: accuracy against {knob.replace('_', ' ')} ({interval_caption(data)})",
+                 fontsize=11)
     return fig
 
 
@@ -225,12 +263,12 @@ def _palette() -> list[Any]:
 def difficulty_csv(data: Curves, knob: str) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["task", "line", knob, "accuracy_mean", "ci_low", "ci_high", "n_seeds", "seed_accuracies"])
+    writer.writerow(["task", "line", knob, "accuracy_mean", "ci_low", "ci_high", "n_seeds", "seed_accuracies", "interval"])
     for task, lines in data.items():
         for line, points in lines.items():
             for p in points:
                 writer.writerow([task, line, p.x, f"{p.mean:.4f}", f"{p.low:.4f}", f"{p.high:.4f}", p.n_seeds,
-                                 " ".join(f"{a:.4f}" for a in p.accuracies)])
+                                 " ".join(f"{a:.4f}" for a in p.accuracies), p.interval])
     return buf.getvalue()
 
 

@@ -183,8 +183,7 @@ def write_headline(folder: str | Path, output_dir: str | Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     for knob, data in difficulty.items():
-        title = f"Where each memory breaks: accuracy against {knob} ({len(manifest['seeds'])} seeds, mean and 95% t-interval)"
-        paths += write_difficulty(data, out, knob, ("png", "csv", "json"), title=title)
+        paths += write_difficulty(data, out, knob, ("png", "csv", "json"))
     if not rows:
         return paths
     base = manifest["base_config"]

@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from forgetnet_core.config import EvalSettings
-from forgetnet_core.difficulty import KNOBS, Sample, curves
+from forgetnet_core.difficulty import KNOBS, Sample, curves, interval_caption, result_counts
 from forgetnet_core.matrix import MatrixRow, RowSpec
 from forgetnet_core.results import RowResult
 
@@ -253,7 +253,7 @@ class DifficultyDialog(ModalScreen[None]):
                 result = self.evaluator(spec, settings_at(self.settings, knob, value, task), device, stop)
                 r = result.tasks.get(task) if result.ok else None
                 if r is not None and r.get("accuracy") is not None:
-                    samples.append(Sample(task, line.label, line.model, spec.seed, value, float(r["accuracy"])))
+                    samples.append(Sample(task, line.label, line.model, spec.seed, value, float(r["accuracy"]), *result_counts(r)))
                 elif result.error:
                     error = f"{spec.label}: {result.error}"
             except Exception as exc:  # noqa: BLE001 - the dialog says it and goes on with the other rows
@@ -304,8 +304,9 @@ class DifficultyDialog(ModalScreen[None]):
 
         try:
             folder = unique_dir(self.export_root, f"difficulty-{knob}-{task}-{datetime.now():%Y%m%d-%H%M%S}")
-            title = f"Accuracy against {knob.replace('_', ' ')} · {self.settings.describe()}"
-            paths = write_difficulty(curves(samples), folder, knob, ("png", "svg", "csv", "json"), title=title)
+            data = curves(samples)
+            title = f"Accuracy against {knob.replace('_', ' ')} · {self.settings.describe()} · {interval_caption(data)}"
+            paths = write_difficulty(data, folder, knob, ("png", "svg", "csv", "json"), title=title)
         except Exception as exc:  # noqa: BLE001 - a full disk or a read-only folder is a notification
             self.post_message(DifficultyExported([], str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__))
             return

@@ -14,7 +14,9 @@ from forgetnet_core.config import EvalSettings, TaskKnobs, TrainConfig, record_s
 from forgetnet_core.difficulty import (
     Sample,
     curves,
+    difficulty_csv,
     effective_value,
+    interval_caption,
     samples_from_runs,
     samples_from_sweep,
 )
@@ -60,6 +62,28 @@ def test_curves_average_a_seeds_duplicates_and_sort_by_x():
     assert (four.x, eight.x) == (4, 8)
     assert eight.n_seeds == 2 and eight.accuracies == pytest.approx((0.8, 0.6))
     assert eight.mean == pytest.approx(0.7) and eight.low < 0.7 < eight.high
+
+
+def test_a_lone_run_gets_its_wilson_interval_and_the_caption_says_so():
+    lone = curves([Sample("associative_lookup", "delta_net", "delta_net", 42, 40, 151 / 160, 151, 160)])
+    point = lone["associative_lookup"]["delta_net"][0]
+    # Wilson 95% for 151/160, by hand: centre (p + z^2/2n) / (1 + z^2/n), half z sqrt(p(1-p)/n + z^2/4n^2) / (1 + z^2/n)
+    z, n, p = 1.959964, 160, 151 / 160
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5 / (1 + z * z / n)
+    assert point.interval == "wilson" and point.examples == 160
+    assert (point.low, point.high) == pytest.approx((centre - half, centre + half), abs=1e-4)
+    assert point.low < point.mean < point.high
+    assert interval_caption(lone) == "1 seed, 95% Wilson interval over 160 examples"
+    assert difficulty_csv(lone, "records").splitlines()[1].endswith(",wilson")
+
+    # Two seeds: the t-interval across them, whatever the counts; without counts a lone run has no interval.
+    two = curves([Sample("associative_lookup", "delta_net", "delta_net", s, 40, a, c, 160)
+                  for s, a, c in ((1, 0.9, 144), (2, 0.8, 128))])
+    assert two["associative_lookup"]["delta_net"][0].interval == "t"
+    assert interval_caption(two) == "2 seeds, mean and 95% t-interval"
+    bare = curves([Sample("associative_lookup", "delta_net", "delta_net", 1, 40, 0.9)])["associative_lookup"]["delta_net"][0]
+    assert (bare.interval, bare.low, bare.high) == ("t", 0.9, 0.9)
 
 
 def test_plot_against_a_knob_from_cached_evaluations(tmp_path, capsys):
