@@ -21,7 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from forgetnet_core.config import recipe_config  # noqa: E402
 from forgetnet_core.results import cached_result  # noqa: E402
-from forgetnet_core.sweep import cell_settings, create_sweep, default_eval_settings, read_manifest, run_sweep  # noqa: E402
+from forgetnet_core.sweep import (  # noqa: E402
+    cell_settings,
+    create_sweep,
+    default_eval_settings,
+    read_manifest,
+    run_sweep,
+)
 
 MODELS = ["delta_net", "conv_transformer"]
 TASKS = ["associative_lookup", "changing_facts"]

@@ -135,7 +135,6 @@ def compute_beliefs(
     keys: list[int] = list(dict.fromkeys(r.key for r in records))
     if query_key not in keys:
         keys.append(query_key)  # asked about, never set: its belief is still shown from the start
-    column = {k: j for j, k in enumerate(keys)}
     K = len(keys)
     boundaries = [t for t in range(P) if tokens[t] in (SEP, NOISE)]
     truth = np.full((P, K), -1, dtype=np.int64)

@@ -28,8 +28,8 @@ from .matrix import RowSpec
 from .results import CACHE_FILE, cached_result
 from .runs import (
     CHECKPOINT_FILE,
-    HOST,
     CONFIG_FILE,
+    HOST,
     METRICS_JSONL,
     STATUS_FILE,
     MetricsTail,

@@ -55,8 +55,8 @@ async def shoot(runs_dir: Path, output: Path, size: tuple[int, int], suite: str,
     from textual.widgets import Input, Select
 
     from forgetnet_tui.app import ForgetNetLab
-    from forgetnet_tui.screens.evaluate import EvaluateScreen
     from forgetnet_tui.dialogs.fresh_model_picker import FreshModelPicker
+    from forgetnet_tui.screens.evaluate import EvaluateScreen
     from forgetnet_tui.widgets.eval_matrix import EvalMatrix
 
     async def until(pilot, predicate, what: str, timeout: float = 300.0) -> None:

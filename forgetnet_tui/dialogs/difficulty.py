@@ -17,7 +17,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from forgetnet_core.config import EvalSettings
-from forgetnet_core.difficulty import KNOBS, Sample, curves, interval_caption, result_counts
+from forgetnet_core.difficulty import (
+    KNOBS,
+    Sample,
+    curves,
+    interval_caption,
+    result_counts,
+)
 from forgetnet_core.matrix import MatrixRow, RowSpec
 from forgetnet_core.results import RowResult
 
