@@ -1,19 +1,47 @@
-"""Start training runs as detached processes that outlive the app (and the SSH session) that launched them."""
+"""Start training runs as detached processes that outlive the app (and the SSH session) that launched them,
+and turn SIGINT/SIGTERM into a graceful stop (SignalStop: train, the sweep drivers)."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from .config import TrainConfig
 from .device import run_threads, thread_env
 from .runs import CONFIG_FILE, OUTPUT_LOG, new_run_dir, write_json_atomic, write_status
 
 # Imports nothing heavy: the TUI calls this on its UI thread.
+
+
+class SignalStop:
+    """While running in the main thread, turn SIGINT/SIGTERM into a graceful stop request (`stop.set()`).
+
+    A context manager: the previous handlers come back on exit; `received` names the signal that arrived."""
+
+    def __init__(self, stop: threading.Event):
+        self.stop = stop
+        self.previous: dict[int, Any] = {}
+        self.received: str | None = None  # "SIGINT" or "SIGTERM" once one arrived
+
+    def __enter__(self) -> "SignalStop":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):  # noqa: ARG002
+        self.received = signal.Signals(signum).name
+        self.stop.set()
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
 
 
 def spawn_cli(

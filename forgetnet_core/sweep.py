@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from . import runs
 from .config import EvalSettings, TaskKnobs, TrainConfig
 from .errors import one_line
+from .launch import SignalStop
 
 if TYPE_CHECKING:  # matrix imports nothing from here; the sweep builds its rows with it at call time
     from .matrix import RowSpec
@@ -245,11 +246,7 @@ def run_sweep(
     settings_of = {folder / c["run"]: cell_settings(manifest, c) for c in manifest["cells"]}
     todo = pending_cells(folder, manifest, say, retry_failed)
     active: dict[Path, tuple[subprocess.Popen, str | None]] = {}
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, lambda *_: stop.set())
-    try:
+    with SignalStop(stop):
         queue = list(todo)
         while queue or active:
             while queue and placer.has_room() and not stop.is_set():
@@ -282,9 +279,6 @@ def run_sweep(
                 active.clear()
                 break
             time.sleep(0.2)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return sweep_progress(folder)
 
 

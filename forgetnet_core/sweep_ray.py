@@ -27,6 +27,7 @@ from typing import Any
 
 from . import runs
 from .errors import one_line
+from .launch import SignalStop
 from .sweep import (
     Reporter,
     cell_action,
@@ -119,8 +120,6 @@ def run_sweep_ray(
     the next call resumes them. The manifest records the backend and each
     cell's host and device.
     """
-    import signal
-
     folder = Path(folder)
     manifest = read_manifest(folder)
     say = report or (lambda line: None)
@@ -132,12 +131,8 @@ def run_sweep_ray(
     for run_dir in pending_cells(folder, manifest, say, retry_failed):
         pending[task.remote(str(run_dir), threads, gpus_per_cell > 0)] = run_dir
         say(f"{cell_action(run_dir, cell_state(run_dir, settings_of[run_dir]))} {run_dir.name} (ray)")
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, lambda *_: stop.set())
     stopping = False
-    try:
+    with SignalStop(stop):
         while pending:
             if stop.is_set() and not stopping:
                 stopping = True
@@ -164,9 +159,6 @@ def run_sweep_ray(
             if stopping and not pending:
                 break
             time.sleep(0.05)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return sweep_progress(folder)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 import threading
 import time
 import traceback
@@ -20,7 +19,7 @@ from .config import TrainConfig
 from .device import resolve_device, use_threads
 from .errors import one_line
 from .evaluate import evaluate_batches
-from .launch import launch_detached, resume_detached  # noqa: F401  (re-exported)
+from .launch import SignalStop, launch_detached, resume_detached  # noqa: F401  (re-exported)
 from .models import build_model, parameter_count
 from .tasks import (
     IGNORE,
@@ -144,29 +143,6 @@ def _checkpoint_payload(config, model, optimizer, step, device) -> dict[str, Any
     if device.type == "cuda":
         payload["cuda_rng_state"] = torch.cuda.get_rng_state(device)
     return payload
-
-
-class _SignalStop:
-    """While training in the main thread, turn SIGINT/SIGTERM into a graceful stop request."""
-
-    def __init__(self, stop: threading.Event):
-        self.stop = stop
-        self.previous: dict[int, Any] = {}
-        self.received: str | None = None  # "SIGINT" or "SIGTERM" once one arrived
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self.previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame):  # noqa: ARG002
-        self.received = signal.Signals(signum).name
-        self.stop.set()
-
-    def __exit__(self, *exc):
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
 
 
 def train(
@@ -293,7 +269,7 @@ def _loop(config, model, optimizer, device, heldout, run_dir: Path, start_step: 
         runs.save_checkpoint(run_dir / runs.CHECKPOINT_FILE, _checkpoint_payload(config, model, optimizer, at_step, device))
         emit({"kind": "checkpoint", "step": at_step})
 
-    with open(run_dir / runs.METRICS_JSONL, "a") as metrics_fh, _SignalStop(stop) as signals:
+    with open(run_dir / runs.METRICS_JSONL, "a") as metrics_fh, SignalStop(stop) as signals:
         final_state = "finished"
         for step in range(start_step + 1, config.steps + 1):
             index = step - 1  # 0-based position in the training stream (v1: seed + index)
