@@ -41,26 +41,31 @@ def slot_time_figure(st: StepperTrace, upto: Optional[int] = None):
     """
     if st.memory_kind != "slot":
         raise ValueError(f"{st.model_name} keeps no slot memory: there are no slot read or write weights to plot")
+    S = st.read.shape[1]
+    panels = [(st.read, "read weight β (slot × time)", 1.0), (st.write, "write weight α (slot × time)", 1.0)]
+    return _time_figure(st, upto, panels, "slot", range(0, S, max(1, S // 8)), "slot memory")
+
+
+def _time_figure(st: StepperTrace, upto: Optional[int], panels, row_label: str, row_ticks, what: str):
+    """Stacked rows-by-time heatmaps (each (data T x rows, title, vmax)), blank after the cursor, tokens on the time axis."""
     from matplotlib.figure import Figure
 
-    T, S = st.read.shape
+    T, rows = panels[0][0].shape
     upto = T - 1 if upto is None else max(0, min(int(upto), T - 1))
     width = max(8.0, T * 0.17)
     fig = Figure(figsize=(width, 7.0), layout="constrained")
-    axes = fig.subplots(2, 1, sharex=True)
-    for ax, data, title in ((axes[0], st.read, "read weight β (slot × time)"),
-                            (axes[1], st.write, "write weight α (slot × time)")):
-        shown = np.full((S, T), np.nan)
+    axes = fig.subplots(len(panels), 1, sharex=True)
+    for ax, (data, title, vmax) in zip(axes, panels):
+        shown = np.full((rows, T), np.nan)
         shown[:, : upto + 1] = data[: upto + 1].T
-        im = ax.imshow(shown, aspect="auto", origin="lower", cmap="viridis", vmin=0.0, vmax=1.0,
-                       interpolation="nearest")
-        ax.set_ylabel("slot")
-        ax.set_yticks(range(0, S, max(1, S // 8)))
+        im = ax.imshow(shown, aspect="auto", origin="lower", cmap="viridis", vmin=0.0, vmax=vmax, interpolation="nearest")
+        ax.set_ylabel(row_label)
+        ax.set_yticks(row_ticks)
         ax.set_title(title, fontsize=10, loc="left")
         ax.axvline(upto, color="white", linewidth=0.8, linestyle=":")
         fig.colorbar(im, ax=ax, fraction=0.02, pad=0.01)
-    _token_axis(fig, axes[1], st, T, upto)
-    fig.suptitle(_wrapped_title(st, width, upto, "slot memory"), fontsize=10)
+    _token_axis(fig, axes[-1], st, T, upto)
+    fig.suptitle(_wrapped_title(st, width, upto, what), fontsize=10)
     return fig
 
 
@@ -95,28 +100,10 @@ def head_time_figure(st: StepperTrace, upto: Optional[int] = None):
     """A matrix memory's write strength beta, forget gate alpha and read strength |S q|, head by time."""
     if st.memory_kind != "matrix":
         raise ValueError(f"{st.model_name} has no matrix memory")
-    from matplotlib.figure import Figure
-
-    T, H = st.beta.shape
-    upto = T - 1 if upto is None else max(0, min(int(upto), T - 1))
-    width = max(8.0, T * 0.17)
-    fig = Figure(figsize=(width, 7.0), layout="constrained")
-    axes = fig.subplots(3, 1, sharex=True)
     top_read = max(float(st.read_strength.max()), 1e-9)
-    for ax, data, title, vmax in ((axes[0], st.beta, "write strength β (head × time)", 1.0),
-                                  (axes[1], 1.0 - st.alpha, "forget 1 - α (head × time)", 1.0),
-                                  (axes[2], st.read_strength, "read strength |S q| (head × time)", top_read)):
-        shown = np.full((H, T), np.nan)
-        shown[:, : upto + 1] = data[: upto + 1].T
-        im = ax.imshow(shown, aspect="auto", origin="lower", cmap="viridis", vmin=0.0, vmax=vmax, interpolation="nearest")
-        ax.set_ylabel("head")
-        ax.set_yticks(range(H))
-        ax.set_title(title, fontsize=10, loc="left")
-        ax.axvline(upto, color="white", linewidth=0.8, linestyle=":")
-        fig.colorbar(im, ax=ax, fraction=0.02, pad=0.01)
-    _token_axis(fig, axes[2], st, T, upto)
-    fig.suptitle(_wrapped_title(st, width, upto, "delta-rule memory"), fontsize=10)
-    return fig
+    panels = [(st.beta, "write strength β (head × time)", 1.0), (1.0 - st.alpha, "forget 1 - α (head × time)", 1.0),
+              (st.read_strength, "read strength |S q| (head × time)", top_read)]
+    return _time_figure(st, upto, panels, "head", range(st.beta.shape[1]), "delta-rule memory")
 
 
 BELIEF_COLOURS = {"right": "#1a9850", "stale": "#d73027", "wrong": "#878787"}
