@@ -141,15 +141,16 @@ def interval_caption(data: Curves) -> str:
     return caption + ("; a lone run: Wilson over its examples" if wilson else "")
 
 
-def samples_from_sweep(folder: str | Path, knob: str) -> list[Sample]:
-    """Every evaluated cell of a sweep, at its training task and its value of `knob`."""
+def samples_from_sweep(folder: str | Path, knob: str, cells: list[dict[str, Any]] | None = None) -> list[Sample]:
+    """Every evaluated cell of a sweep, at its training task and its value of `knob` (`cells`: sweep_rows(folder),
+    when the caller has read them already)."""
     from .sweep import read_manifest, sweep_rows
 
     _check_knob(knob)
     manifest = read_manifest(folder)
     base = manifest.get("base_config") or {}
     out = []
-    for row in sweep_rows(folder):
+    for row in sweep_rows(folder) if cells is None else cells:
         result = row["tasks"].get(row["task"])
         if result is None or result.get("accuracy") is None:
             continue

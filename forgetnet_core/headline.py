@@ -25,13 +25,15 @@ CHANCE = 1 / NUM_VALUES  # a uniform guess among the 48 values
 # (eval seed 123, a stream no training or model selection touched).
 
 
-def headline_rows(folder: str | Path) -> list[FigureRow]:
-    """One FigureRow per model (in registry order) whose task results aggregate that task's seeds."""
+def headline_rows(folder: str | Path, cells: list[dict[str, Any]] | None = None) -> list[FigureRow]:
+    """One FigureRow per model (in registry order) whose task results aggregate that task's seeds.
+
+    `cells`: the sweep's evaluated cells (sweep.sweep_rows) when the caller has read them already."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     per_cell: dict[tuple[str, str], list[RowResult]] = {}
     train_time: dict[tuple[str, str], list[float]] = {}
-    for row in sweep_rows(folder):
+    for row in sweep_rows(folder) if cells is None else cells:
         task_result = row["tasks"].get(row["task"])
         if task_result is None or row.get("knobs"):
             continue  # cells of a difficulty dimension belong to the difficulty figure, not the table
@@ -106,10 +108,11 @@ def headline_markdown(rows: list[FigureRow]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def seed_scores(folder: str | Path) -> dict[tuple[str, str], dict[int, float]]:
-    """(model, task) -> {seed: held-out accuracy on that task} for the table's cells (knob cells left out)."""
+def seed_scores(cells: list[dict[str, Any]]) -> dict[tuple[str, str], dict[int, float]]:
+    """(model, task) -> {seed: held-out accuracy on that task} from a sweep's evaluated cells (sweep.sweep_rows),
+    the table's cells only (knob cells left out)."""
     out: dict[tuple[str, str], dict[int, float]] = {}
-    for row in sweep_rows(folder):
+    for row in cells:
         result = row["tasks"].get(row["task"])
         if result is not None and not row.get("knobs"):
             out.setdefault((row["model"], row["task"]), {})[row["seed"]] = float(result["accuracy"])
@@ -175,8 +178,9 @@ def write_headline(folder: str | Path, output_dir: str | Path) -> list[Path]:
     difficulty_<knob>.png/.csv/.json (accuracy against the knob, a line per model)."""
     folder, out = Path(folder), Path(output_dir)
     manifest = read_manifest(folder)
-    rows = headline_rows(folder)
-    difficulty = {knob: curves(samples_from_sweep(folder, knob)) for knob in manifest.get("knobs") or {}}
+    cells = sweep_rows(folder)  # every cell's cached evaluation, read once for the table, ablations and curves
+    rows = headline_rows(folder, cells)
+    difficulty = {knob: curves(samples_from_sweep(folder, knob, cells)) for knob in manifest.get("knobs") or {}}
     difficulty = {knob: data for knob, data in difficulty.items() if data}
     if not rows and not difficulty:
         raise ValueError(f"no evaluated runs in {folder} yet")
@@ -209,7 +213,7 @@ def write_headline(folder: str | Path, output_dir: str | Path) -> list[Path]:
         "rows": [{"model": r.model, "parameter_count": r.parameter_count, "tasks": r.tasks} for r in rows],
     }, indent=2))
     paths += [out / "headline.csv", out / "headline.md", out / "headline.json"]
-    effects = ablation_effects(seed_scores(folder))
+    effects = ablation_effects(seed_scores(cells))
     if effects:
         (out / "ablations.md").write_text(
             "Full model minus ablation, held-out accuracy on the task both were trained on, paired by seed "
