@@ -181,7 +181,7 @@ class ForgetNet(nn.Module):
         cfg = self.config
         d, S = cfg.d_model, cfg.memory_slots
         B, T = input_ids.shape
-        scale = 1.0 / math.sqrt(d)
+        scale = 1.0 / math.sqrt(d)  # the attention's and both memory queries' 1/sqrt(d)
         dev = input_ids.device
         plan = Plan(
             d=d,
@@ -193,9 +193,8 @@ class ForgetNet(nn.Module):
         )
 
         e = self.embed(input_ids, position_offset)  # (B, T, d), with the optional causal convolution
-        scale_q = 1.0 / math.sqrt(d)
-        qkv_w = torch.cat([self.attn_q.weight * scale_q, self.attn_k.weight, self.attn_v.weight])  # (3d, d)
-        qkv_b = torch.cat([self.attn_q.bias * scale_q, self.attn_k.bias, self.attn_v.bias])  # (3d,)
+        qkv_w = torch.cat([self.attn_q.weight * scale, self.attn_k.weight, self.attn_v.weight])  # (3d, d)
+        qkv_b = torch.cat([self.attn_q.bias * scale, self.attn_k.bias, self.attn_v.bias])  # (3d,)
         a = self.attn_o(blocked_local_attention(e, qkv_w, qkv_b, cfg.window))  # (B, T, d)
         a = a.transpose(0, 1).contiguous()  # (T, B, d) time-major
         q = F.linear(a, self.read_query.weight * scale, self.read_query.bias * scale)[:, :, None]  # (T, B, 1, d)
